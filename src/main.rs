@@ -1,0 +1,40 @@
+//! The `choixbot` binary: parses the command line, runs the command, and maps
+//! its outcome to an exit code. Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = match choixbot::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // Help and version are successes; anything else is bad usage (2).
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match choixbot::cli::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("choixbot: {}", render(&error));
+            ExitCode::from(error.exit_code() as u8)
+        }
+    }
+}
+
+/// The error with its chain of causes, one per line, as a referent needs to
+/// read it ("cannot connect to IMAP server…: connection refused").
+fn render(error: &choixbot::Error) -> String {
+    match error {
+        choixbot::Error::Runtime(inner) => format!("{inner:#}"),
+        choixbot::Error::Import(import) => {
+            let mut text = format!("{import}: nothing was imported");
+            for row in &import.errors {
+                text.push_str(&format!("\n  line {}: {}", row.line, row.reason));
+            }
+            text
+        }
+        other => other.to_string(),
+    }
+}
