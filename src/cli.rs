@@ -1,12 +1,115 @@
-//! The command line of SPEC §9.
+//! The command line of SPEC §9: parsing the arguments and running each
+//! command. The names, flags and JSON shapes here are a contract that tests
+//! outside the project rely on: add, never rename.
 
-use clap::Parser;
+mod commands;
+mod report;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "choixbot", version, about)]
-pub struct Cli {}
+#[command(
+    name = "choixbot",
+    version,
+    about = "Runs an internship choice by email, in the place of the referent."
+)]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, default_value = "choixbot.toml")]
+    pub config: PathBuf,
+    /// The session database: sqlite://FILE or postgres://…
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = "sqlite://choixbot.db")]
+    pub database_url: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
 
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented choixbot.toml if there is none, and create or
+    /// migrate the database.
+    Init,
+    /// Import posts, the call list (interns) or pre-choices from CSV or XLSX.
+    /// A file with any bad row imports nothing.
+    Import {
+        /// What the file holds.
+        kind: ImportKind,
+        /// The CSV or XLSX file.
+        file: PathBuf,
+    },
+    /// Send each intern (and proxy) the invitation with their personal reference.
+    Invite {
+        /// Write the messages as .eml files for review instead of sending them.
+        #[arg(long)]
+        dry_run: bool,
+        /// Where --dry-run writes the .eml files.
+        #[arg(long, default_value = "invitations")]
+        output: PathBuf,
+    },
+    /// The daemon: read the replies, decide, answer, and close at the deadline.
+    Run,
+    /// The session at a glance.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the allocation on the current wishes and print it.
+    Allocate {
+        /// Print {"assignments":[…]} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Close the session now: final allocation, the list to the ARS, results to the interns.
+    Close,
+    /// Write the consolidated list (the file sent to the ARS).
+    Export {
+        /// csv or xlsx (default: from --output's extension, else csv).
+        #[arg(long)]
+        format: Option<ExportFormat>,
+        /// The file to write (default: liste-ars.csv or liste-ars.xlsx).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Show what choixbot understands of one email.
+    ParseReply {
+        /// The raw message (.eml).
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every message from or for one intern, in order, with its decision and answer.
+    Audit {
+        /// The intern's (or proxy's) email address.
+        email: String,
+        /// Print the raw bytes of this stored message (its number in the audit).
+        #[arg(long)]
+        raw: Option<i64>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportKind {
+    Posts,
+    Interns,
+    Choices,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Xlsx,
+}
+
+/// Runs one command to completion.
 pub fn run(cli: Cli) -> crate::Result<()> {
-    let _ = cli;
-    Ok(())
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| anyhow::anyhow!("cannot start the async runtime: {error}"))?;
+    runtime.block_on(commands::dispatch(cli))
 }

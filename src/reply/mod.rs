@@ -58,3 +58,15 @@ pub fn parse(raw: &[u8], known: &KnownPosts) -> ParsedReply {
     let _ = (raw, known);
     todo!()
 }
+
+/// The JSON of `parse-reply --json` (SPEC §9).
+pub fn to_json(parsed: &ParsedReply) -> serde_json::Value {
+    let _ = parsed;
+    todo!()
+}
+
+/// The explanation `parse-reply` prints.
+pub fn explain(parsed: &ParsedReply) -> String {
+    let _ = parsed;
+    todo!()
+}

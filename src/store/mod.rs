@@ -21,7 +21,7 @@ use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Transaction};
 
-pub use session::{Replaced, StoredIntern};
+pub use session::{set_state, set_wishes, Replaced, StoredIntern, SOURCE_EMAIL, SOURCE_IMPORT};
 
 /// Which database is behind the `Any` pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

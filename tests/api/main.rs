@@ -3,6 +3,8 @@
 
 mod allocation;
 mod ars_list;
+mod cli_import;
+mod cli_session;
 mod helpers;
 mod import;
 mod reply_golden;

@@ -1,0 +1,213 @@
+//! What each command does, on top of the library's modules.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use super::{Cli, Command, ExportFormat, ImportKind};
+use crate::allocation::{self, Allocation, AllocationInput};
+use crate::ars_list::{self, ListInput};
+use crate::domain::{Intern, Post};
+use crate::settings::{self, Settings};
+use crate::store::Store;
+use crate::{import, reply, Error, Result};
+
+pub async fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Init => init(&cli.config, &cli.database_url).await,
+        Command::Import { kind, ref file } => import_file(&cli.database_url, kind, file).await,
+        Command::Allocate { json } => allocate(&cli, json).await,
+        Command::Status { json } => status(&cli, json).await,
+        Command::Export { format, ref output } => export(&cli, format, output.clone()).await,
+        Command::ParseReply { ref file, json } => parse_reply(&cli.database_url, file, json).await,
+        Command::Invite { .. } | Command::Run | Command::Close | Command::Audit { .. } => {
+            Err(Error::bad_input("this command needs the mail loop, which is not built yet"))
+        }
+    }
+}
+
+async fn init(config: &Path, database_url: &str) -> Result<()> {
+    if config.exists() {
+        Settings::load(config)?;
+        println!("{} already exists and is valid: left as it is.", config.display());
+    } else {
+        std::fs::write(config, settings::TEMPLATE)
+            .with_context(|| format!("cannot write {}", config.display()))?;
+        println!("Wrote {}: edit it for your session.", config.display());
+    }
+    let store = Store::connect(database_url).await?;
+    store.close().await;
+    println!("Database {database_url} is ready.");
+    Ok(())
+}
+
+async fn import_file(database_url: &str, kind: ImportKind, file: &Path) -> Result<()> {
+    let table = import::read_table(file)?;
+    let bad_rows = |errors| import::ImportError { file: file.display().to_string(), errors };
+    let store = Store::connect(database_url).await?;
+    let message = match kind {
+        ImportKind::Posts => {
+            let posts = import::parse_posts(&table).map_err(bad_rows)?;
+            let replaced = store.replace_posts(&posts).await?;
+            format!("Imported {} post(s), replacing {}.", replaced.now, replaced.previous)
+        }
+        ImportKind::Interns => {
+            let interns = import::parse_interns(&table).map_err(bad_rows)?;
+            let replaced = store.replace_interns(&interns).await?;
+            format!("Imported {} intern(s), replacing {}.", replaced.now, replaced.previous)
+        }
+        ImportKind::Choices => {
+            let interns = store.intern_list().await?;
+            let posts = store.posts().await?;
+            if interns.is_empty() {
+                return Err(Error::bad_input("import the interns before their pre-choices"));
+            }
+            let choices = import::parse_choices(&table, &interns, &posts).map_err(bad_rows)?;
+            let (replaced, kept) = store.replace_prechoices(&choices).await?;
+            let mut message = format!(
+                "Imported pre-choices of {} intern(s), replacing {}.",
+                replaced.now, replaced.previous
+            );
+            for email in kept {
+                message.push_str(&format!("\n  {email}: kept the wishes sent by email, which are newer."));
+            }
+            message
+        }
+    };
+    store.close().await;
+    println!("{message}");
+    Ok(())
+}
+
+/// Settings when the file exists; commands that only read the database
+/// still work without one (with the default supernumerary cap).
+fn optional_settings(config: &Path) -> Result<Option<Settings>> {
+    if config.exists() {
+        Ok(Some(Settings::load(config)?))
+    } else {
+        Ok(None)
+    }
+}
+
+/// The current state of the session, and its allocation on the current wishes.
+pub(crate) struct Snapshot {
+    pub posts: Vec<Post>,
+    pub interns: Vec<Intern>,
+    pub wishes: std::collections::HashMap<crate::domain::Email, Vec<crate::domain::ArsId>>,
+    pub allocation: Allocation,
+}
+
+pub(crate) async fn snapshot(store: &Store, supernumerary_cap: u32) -> Result<Snapshot> {
+    let posts = store.posts().await?;
+    let interns = store.intern_list().await?;
+    let wishes = store.wishes().await?;
+    let allocation = allocation::allocate(AllocationInput {
+        posts: &posts,
+        interns: &interns,
+        wishes: &wishes,
+        supernumerary_cap,
+    });
+    Ok(Snapshot { posts, interns, wishes, allocation })
+}
+
+fn supernumerary_cap(settings: &Option<Settings>) -> u32 {
+    settings.as_ref().map_or(1, |s| s.session.supernumerary_cap)
+}
+
+async fn allocate(cli: &Cli, json: bool) -> Result<()> {
+    let settings = optional_settings(&cli.config)?;
+    let store = Store::connect(&cli.database_url).await?;
+    let snapshot = snapshot(&store, supernumerary_cap(&settings)).await?;
+    store.close().await;
+    if json {
+        let assignments: Vec<_> = snapshot
+            .allocation
+            .assignments
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "email": a.email, "group": a.group, "rank": a.rank.get(),
+                    "status": a.status, "ars_id": a.ars_id,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::json!({ "assignments": assignments }));
+    } else {
+        print!("{}", super::report::allocation_table(&snapshot));
+    }
+    Ok(())
+}
+
+async fn status(cli: &Cli, json: bool) -> Result<()> {
+    let settings = optional_settings(&cli.config)?;
+    let store = Store::connect(&cli.database_url).await?;
+    let snapshot = snapshot(&store, supernumerary_cap(&settings)).await?;
+    store.close().await;
+    let groups = super::report::group_status(&snapshot);
+    if json {
+        println!("{}", serde_json::json!({ "groups": groups }));
+    } else {
+        print!("{}", super::report::status_table(&groups));
+    }
+    Ok(())
+}
+
+async fn export(cli: &Cli, format: Option<ExportFormat>, output: Option<PathBuf>) -> Result<()> {
+    let format = format.unwrap_or_else(|| match output.as_ref().and_then(|o| o.extension()) {
+        Some(ext) if ext.eq_ignore_ascii_case("xlsx") => ExportFormat::Xlsx,
+        _ => ExportFormat::Csv,
+    });
+    let output = output.unwrap_or_else(|| match format {
+        ExportFormat::Csv => PathBuf::from("liste-ars.csv"),
+        ExportFormat::Xlsx => PathBuf::from("liste-ars.xlsx"),
+    });
+    let settings = optional_settings(&cli.config)?;
+    let store = Store::connect(&cli.database_url).await?;
+    let snapshot = snapshot(&store, supernumerary_cap(&settings)).await?;
+    store.close().await;
+    let session_name = settings.as_ref().map_or("choixbot", |s| s.session.name.as_str());
+    let input = ListInput {
+        session_name,
+        posts: &snapshot.posts,
+        interns: &snapshot.interns,
+        allocation: &snapshot.allocation,
+    };
+    let bytes = match format {
+        ExportFormat::Csv => ars_list::to_csv(input),
+        ExportFormat::Xlsx => ars_list::to_xlsx(input)?,
+    };
+    std::fs::write(&output, bytes).with_context(|| format!("cannot write {}", output.display()))?;
+    println!("Wrote the consolidated list to {}.", output.display());
+    Ok(())
+}
+
+async fn parse_reply(database_url: &str, file: &Path, json: bool) -> Result<()> {
+    let raw = std::fs::read(file)
+        .map_err(|error| Error::bad_input(format!("cannot read {}: {error}", file.display())))?;
+    let known = reply::KnownPosts { ars_ids: known_ars_ids(database_url).await? };
+    let parsed = reply::parse(&raw, &known);
+    if json {
+        println!("{}", reply::to_json(&parsed));
+    } else {
+        print!("{}", reply::explain(&parsed));
+    }
+    Ok(())
+}
+
+/// The imported ARS numbers, when there is a database with posts. A SQLite
+/// file that does not exist is not created just to be found empty.
+async fn known_ars_ids(database_url: &str) -> Result<HashSet<String>> {
+    if let Some(path) =
+        database_url.strip_prefix("sqlite://").or_else(|| database_url.strip_prefix("sqlite:"))
+    {
+        let path = path.split('?').next().unwrap_or(path);
+        if path.is_empty() || path == ":memory:" || !Path::new(path).exists() {
+            return Ok(HashSet::new());
+        }
+    }
+    let store = Store::connect(database_url).await?;
+    let posts = store.posts().await?;
+    store.close().await;
+    Ok(posts.into_iter().map(|p| p.ars_id.as_str().to_string()).collect())
+}
