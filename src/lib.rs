@@ -17,6 +17,7 @@
 pub mod allocation;
 pub mod ars_list;
 pub mod cli;
+pub mod decide;
 pub mod domain;
 pub mod error;
 pub mod import;

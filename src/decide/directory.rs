@@ -1,0 +1,70 @@
+//! Who is who in a session, indexed for the decisions: interns by address,
+//! proxies, tokens, and which posts are open to which group.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::domain::{ArsId, Email, Group, Post, Token};
+use crate::store::StoredIntern;
+
+/// The session as the decisions see it. Built once when the daemon starts
+/// (and again when the call list or the posts change).
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    /// Each intern's group, by the intern's email.
+    groups: HashMap<Email, Group>,
+    /// The interns each address may act for: their own address, and the
+    /// address of the proxy of each intern who named one.
+    acts_for: HashMap<Email, Vec<Email>>,
+    /// The owner of each token.
+    tokens: HashMap<Token, Email>,
+    /// Every (ARS number, group) opening.
+    openings: HashSet<(ArsId, Group)>,
+    /// Every ARS number, all groups together.
+    known: HashSet<ArsId>,
+}
+
+impl Directory {
+    pub fn new(interns: &[StoredIntern], posts: &[Post]) -> Self {
+        let mut directory = Self::default();
+        for stored in interns {
+            let intern = &stored.intern;
+            directory.groups.insert(intern.email.clone(), intern.group.clone());
+            directory.acts_for.entry(intern.email.clone()).or_default().push(intern.email.clone());
+            if let Some(proxy) = &intern.proxy_email {
+                directory.acts_for.entry(proxy.clone()).or_default().push(intern.email.clone());
+            }
+            directory.tokens.insert(stored.token.clone(), intern.email.clone());
+        }
+        for post in posts {
+            directory.openings.insert((post.ars_id.clone(), post.group.clone()));
+            directory.known.insert(post.ars_id.clone());
+        }
+        directory
+    }
+
+    /// The interns `address` may choose for (empty for a stranger).
+    pub fn represented_by(&self, address: &Email) -> Vec<&Email> {
+        self.acts_for.get(address).map(|interns| interns.iter().collect()).unwrap_or_default()
+    }
+
+    pub fn owner_of_token(&self, token: &Token) -> Option<&Email> {
+        self.tokens.get(token)
+    }
+
+    pub fn group_of(&self, intern: &Email) -> Option<&Group> {
+        self.groups.get(intern)
+    }
+
+    pub fn is_known(&self, ars_id: &ArsId) -> bool {
+        self.known.contains(ars_id)
+    }
+
+    pub fn is_open_to(&self, ars_id: &ArsId, group: &Group) -> bool {
+        self.openings.contains(&(ars_id.clone(), group.clone()))
+    }
+
+    /// Every ARS number, as the reply parser wants them.
+    pub fn known_ars_ids(&self) -> HashSet<String> {
+        self.known.iter().map(|id| id.as_str().to_string()).collect()
+    }
+}

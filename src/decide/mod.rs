@@ -1,0 +1,221 @@
+//! Deciding what a reply means for the session (SPEC §6): whose it is,
+//! whether its choices stand, and who must be told. Pure: it looks at a
+//! [`ParsedReply`] and a [`Directory`] of the session, and returns a
+//! [`Decision`]; storing it and sending the answers is the daemon's job.
+//!
+//! Attribution is deliberately strict, because a wrong attribution replaces
+//! someone's wishes. A reply belongs to an intern when its sender is the
+//! intern's registered address or their proxy's and, where a token is
+//! present, the token is that intern's. Anything else is rejected, and
+//! answers only ever go to registered addresses: never to a From or Reply-To
+//! read from the incoming message, which anyone can forge.
+
+mod directory;
+
+use std::collections::HashSet;
+
+pub use directory::Directory;
+
+use crate::domain::{ArsId, Email, Group};
+use crate::reply::{Kind, ParsedReply};
+
+/// The most numbers one reply may hold. More than that is not a list of
+/// wishes but a paste of the template or garbage; refusing it keeps the
+/// answer readable and bounds the work.
+pub const MAX_WISHES: usize = 100;
+
+/// Why a reply was rejected. Each names the number or address concerned.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Reason {
+    /// A number that is no ARS number of the session.
+    UnknownNumber { number: String },
+    /// An ARS number that exists, but not for the intern's group.
+    NotOpenToGroup { ars_id: ArsId, group: Group },
+    /// No number could be found in what the intern wrote.
+    NoNumberFound,
+    /// The sender is no intern and no proxy.
+    UnknownSender { address: String },
+    /// The token belongs to another intern than the sender's.
+    TokenOfSomeoneElse,
+    /// The sender is registered for two interns (as an intern and as a
+    /// proxy) and the reply carries no token to tell which.
+    AmbiguousSender,
+    /// The session is closed.
+    AfterDeadline,
+    /// More numbers than any list of wishes holds.
+    TooManyNumbers { count: usize, max: usize },
+    /// The receiving server reported that the sender's domain failed
+    /// DKIM/DMARC (trusted Authentication-Results only).
+    AuthenticationFailed,
+}
+
+/// The outcome for one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// The wishes are valid and replace the previous ones.
+    Confirmed {
+        /// The intern the reply is for.
+        intern: Email,
+        /// The new wishes, in order.
+        wishes: Vec<ArsId>,
+    },
+    /// The reply changes nothing; the intern (if known) is told why.
+    Rejected {
+        /// The intern the reply was attributed to, when it could be.
+        intern: Option<Email>,
+        /// Every reason, in the order found.
+        reasons: Vec<Reason>,
+        /// An intern whose token was used from another address: they are
+        /// told, at their registered addresses.
+        warn_owner: Option<Email>,
+    },
+    /// The session is closed: the intern gets the "closed" answer.
+    Closed {
+        /// The intern the reply is for.
+        intern: Email,
+    },
+    /// A bounce of one of our messages, recorded against the intern.
+    Bounce {
+        /// The intern whose address (or proxy's) bounced, when found.
+        intern: Option<Email>,
+    },
+    /// No answer at all (automatic mail, our own messages, duplicates).
+    Ignored {
+        /// Why, for the log and the audit.
+        why: String,
+    },
+}
+
+impl Decision {
+    /// The short word stored and logged for this decision.
+    pub fn verdict(&self) -> &'static str {
+        match self {
+            Self::Confirmed { .. } => "confirmed",
+            Self::Rejected { .. } => "rejected",
+            Self::Closed { .. } => "closed",
+            Self::Bounce { .. } => "bounce",
+            Self::Ignored { .. } => "ignored",
+        }
+    }
+
+    /// The intern this decision is about, if any.
+    pub fn intern(&self) -> Option<&Email> {
+        match self {
+            Self::Confirmed { intern, .. } | Self::Closed { intern } => Some(intern),
+            Self::Rejected { intern, .. } | Self::Bounce { intern } => intern.as_ref(),
+            Self::Ignored { .. } => None,
+        }
+    }
+}
+
+/// What the decision needs to know besides the message.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// Who is who in the session.
+    pub directory: &'a Directory,
+    /// Whether the session is closed (deadline passed or `close` run).
+    pub closed: bool,
+    /// Whether a trusted Authentication-Results header reports a DKIM or
+    /// DMARC failure for this message.
+    pub authentication_failed: bool,
+}
+
+/// Decides one parsed message.
+pub fn decide(parsed: &ParsedReply, context: Context<'_>) -> Decision {
+    match parsed.kind {
+        Kind::AutoReply => return Decision::Ignored { why: "automatic reply".into() },
+        Kind::Receipt => return Decision::Ignored { why: "read receipt".into() },
+        Kind::Bounce => return Decision::Bounce { intern: bounced_intern(parsed, context.directory) },
+        Kind::Choices | Kind::Empty => {}
+    }
+    let intern = match attribute(parsed, context.directory) {
+        Ok(intern) => intern,
+        Err(rejection) => return rejection,
+    };
+    if context.authentication_failed {
+        return rejected(intern, vec![Reason::AuthenticationFailed]);
+    }
+    if context.closed {
+        return Decision::Closed { intern };
+    }
+    let reasons = check_choices(parsed, &intern, context.directory);
+    if reasons.is_empty() {
+        Decision::Confirmed { intern, wishes: parsed.choices.clone() }
+    } else {
+        rejected(intern, reasons)
+    }
+}
+
+fn rejected(intern: Email, reasons: Vec<Reason>) -> Decision {
+    Decision::Rejected { intern: Some(intern), reasons, warn_owner: None }
+}
+
+/// Whose reply this is, or the rejection that says why it is nobody's.
+fn attribute(parsed: &ParsedReply, directory: &Directory) -> Result<Email, Decision> {
+    let Some(sender) = parsed.sender.as_ref() else {
+        return Err(unknown_sender("(no sender)"));
+    };
+    let represented = directory.represented_by(sender);
+    let token_owner = parsed.token.as_ref().and_then(|token| directory.owner_of_token(token));
+    match (token_owner, represented.as_slice()) {
+        // The token is the sender's own (as intern or as proxy).
+        (Some(owner), interns) if interns.contains(&owner) => Ok(owner.clone()),
+        // A token used from an address that is not registered for it.
+        (Some(owner), interns) => Err(Decision::Rejected {
+            intern: interns.first().map(|e| (*e).clone()),
+            reasons: vec![Reason::TokenOfSomeoneElse],
+            warn_owner: Some(owner.clone()),
+        }),
+        // No usable token: the sender alone decides.
+        (None, [only]) => Ok((*only).clone()),
+        (None, []) => Err(unknown_sender(sender.as_str())),
+        (None, [first, ..]) => Err(Decision::Rejected {
+            intern: Some((*first).clone()),
+            reasons: vec![Reason::AmbiguousSender],
+            warn_owner: None,
+        }),
+    }
+}
+
+fn unknown_sender(address: &str) -> Decision {
+    Decision::Rejected {
+        intern: None,
+        reasons: vec![Reason::UnknownSender { address: address.to_string() }],
+        warn_owner: None,
+    }
+}
+
+/// Every reason the intern's numbers cannot stand, in the order written.
+fn check_choices(parsed: &ParsedReply, intern: &Email, directory: &Directory) -> Vec<Reason> {
+    let count = parsed.choices.len() + parsed.invalid.len();
+    if count == 0 {
+        return vec![Reason::NoNumberFound];
+    }
+    if count > MAX_WISHES {
+        return vec![Reason::TooManyNumbers { count, max: MAX_WISHES }];
+    }
+    let group = directory.group_of(intern).expect("attributed interns are in the directory");
+    let mut reasons: Vec<Reason> =
+        parsed.invalid.iter().map(|number| Reason::UnknownNumber { number: number.clone() }).collect();
+    let mut seen = HashSet::new();
+    for ars_id in &parsed.choices {
+        if !seen.insert(ars_id) {
+            continue;
+        }
+        if !directory.is_known(ars_id) {
+            reasons.push(Reason::UnknownNumber { number: ars_id.to_string() });
+        } else if !directory.is_open_to(ars_id, group) {
+            reasons.push(Reason::NotOpenToGroup { ars_id: ars_id.clone(), group: group.clone() });
+        }
+    }
+    reasons
+}
+
+/// The intern whose address a bounce reports, if any.
+fn bounced_intern(parsed: &ParsedReply, directory: &Directory) -> Option<Email> {
+    parsed.bounced_recipients.iter().find_map(|address| directory.represented_by(address).first().map(|e| (*e).clone()))
+}
+
+#[cfg(test)]
+mod tests;

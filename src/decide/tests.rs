@@ -1,0 +1,193 @@
+use super::*;
+use crate::domain::{ChoiceType, Intern, Post, Rank, Token};
+use crate::reply::{Kind, ParsedReply};
+use crate::store::StoredIntern;
+
+fn email(text: &str) -> Email {
+    Email::parse(text).unwrap()
+}
+
+fn post(id: &str, group: &str) -> Post {
+    Post {
+        ars_id: ArsId::parse(id).unwrap(),
+        group: Group::parse(group).unwrap(),
+        places: 1,
+        hospital: String::new(),
+        service: String::new(),
+        city: String::new(),
+    }
+}
+
+fn intern(address: &str, group: &str, rank: u32, proxy: Option<&str>) -> StoredIntern {
+    StoredIntern {
+        intern: Intern {
+            rank: Rank::new(rank).unwrap(),
+            last_name: "Nom".into(),
+            first_name: "Prénom".into(),
+            group: Group::parse(group).unwrap(),
+            email: email(address),
+            choice_type: ChoiceType::Classique,
+            proxy_email: proxy.map(email),
+        },
+        token: Token::generate(),
+    }
+}
+
+struct Fixture {
+    interns: Vec<StoredIntern>,
+    directory: Directory,
+}
+
+fn fixture() -> Fixture {
+    let interns = vec![
+        intern("lea@ex.fr", "Pédiatrie", 1, Some("mandataire@ex.fr")),
+        intern("hugo@ex.fr", "Pédiatrie", 2, None),
+        intern("chloe@ex.fr", "Psychiatrie", 1, None),
+        // An intern who is also the proxy of another.
+        intern("paul@ex.fr", "Psychiatrie", 2, None),
+        intern("zoe@ex.fr", "Psychiatrie", 3, Some("paul@ex.fr")),
+    ];
+    let posts = vec![post("1234", "Pédiatrie"), post("2345", "Pédiatrie"), post("3301", "Psychiatrie")];
+    let directory = Directory::new(&interns, &posts);
+    Fixture { interns, directory }
+}
+
+impl Fixture {
+    fn token(&self, address: &str) -> Token {
+        self.interns.iter().find(|s| s.intern.email.as_str() == address).unwrap().token.clone()
+    }
+
+    fn decide(&self, reply: &ParsedReply) -> Decision {
+        decide(reply, Context { directory: &self.directory, closed: false, authentication_failed: false })
+    }
+}
+
+fn reply(sender: &str, token: Option<Token>, choices: &[&str], invalid: &[&str]) -> ParsedReply {
+    ParsedReply {
+        kind: if choices.is_empty() && invalid.is_empty() { Kind::Empty } else { Kind::Choices },
+        sender: Some(email(sender)),
+        token,
+        choices: choices.iter().map(|c| ArsId::parse(c).unwrap()).collect(),
+        invalid: invalid.iter().map(|s| s.to_string()).collect(),
+        message_id: None,
+        subject: String::new(),
+        own_text: String::new(),
+        bounced_recipients: vec![],
+        notes: vec![],
+    }
+}
+
+#[test]
+fn valid_choices_from_the_intern_are_confirmed_in_order() {
+    let f = fixture();
+    let decision = f.decide(&reply("lea@ex.fr", Some(f.token("lea@ex.fr")), &["2345", "1234"], &[]));
+    let wishes = vec![ArsId::parse("2345").unwrap(), ArsId::parse("1234").unwrap()];
+    assert_eq!(decision, Decision::Confirmed { intern: email("lea@ex.fr"), wishes });
+}
+
+#[test]
+fn the_proxy_chooses_for_the_intern_without_a_token() {
+    let f = fixture();
+    let decision = f.decide(&reply("mandataire@ex.fr", None, &["1234"], &[]));
+    assert!(matches!(decision, Decision::Confirmed { ref intern, .. } if intern.as_str() == "lea@ex.fr"));
+}
+
+#[test]
+fn every_bad_number_is_a_reason_that_names_it() {
+    let f = fixture();
+    let decision = f.decide(&reply("lea@ex.fr", None, &["1234", "3301"], &["9999"]));
+    let Decision::Rejected { intern, reasons, .. } = decision else { panic!("{decision:?}") };
+    assert_eq!(intern, Some(email("lea@ex.fr")));
+    assert_eq!(
+        reasons,
+        vec![
+            Reason::UnknownNumber { number: "9999".into() },
+            Reason::NotOpenToGroup { ars_id: ArsId::parse("3301").unwrap(), group: Group::parse("Pédiatrie").unwrap() },
+        ]
+    );
+}
+
+#[test]
+fn a_reply_with_no_number_is_rejected() {
+    let f = fixture();
+    let decision = f.decide(&reply("hugo@ex.fr", None, &[], &[]));
+    assert!(matches!(decision, Decision::Rejected { ref reasons, .. } if reasons == &[Reason::NoNumberFound]));
+}
+
+#[test]
+fn a_stranger_is_rejected_and_attributed_to_nobody() {
+    let f = fixture();
+    let decision = f.decide(&reply("stranger@evil.example", None, &["1234"], &[]));
+    let Decision::Rejected { intern, reasons, warn_owner } = decision else { panic!() };
+    assert_eq!(intern, None);
+    assert_eq!(warn_owner, None);
+    assert_eq!(reasons, vec![Reason::UnknownSender { address: "stranger@evil.example".into() }]);
+}
+
+#[test]
+fn a_token_used_from_a_foreign_address_warns_its_owner() {
+    let f = fixture();
+    let decision = f.decide(&reply("stranger@evil.example", Some(f.token("lea@ex.fr")), &["1234"], &[]));
+    let Decision::Rejected { intern, reasons, warn_owner } = decision else { panic!() };
+    assert_eq!(intern, None, "the stranger is nobody");
+    assert_eq!(reasons, vec![Reason::TokenOfSomeoneElse]);
+    assert_eq!(warn_owner, Some(email("lea@ex.fr")));
+}
+
+#[test]
+fn an_intern_using_another_interns_token_is_rejected_and_both_are_told() {
+    let f = fixture();
+    let decision = f.decide(&reply("hugo@ex.fr", Some(f.token("lea@ex.fr")), &["1234"], &[]));
+    let Decision::Rejected { intern, warn_owner, .. } = decision else { panic!() };
+    assert_eq!(intern, Some(email("hugo@ex.fr")));
+    assert_eq!(warn_owner, Some(email("lea@ex.fr")));
+}
+
+#[test]
+fn an_intern_who_is_also_a_proxy_needs_a_token() {
+    let f = fixture();
+    let decision = f.decide(&reply("paul@ex.fr", None, &["3301"], &[]));
+    assert!(matches!(decision, Decision::Rejected { ref reasons, .. } if reasons == &[Reason::AmbiguousSender]));
+    let for_zoe = f.decide(&reply("paul@ex.fr", Some(f.token("zoe@ex.fr")), &["3301"], &[]));
+    assert!(matches!(for_zoe, Decision::Confirmed { ref intern, .. } if intern.as_str() == "zoe@ex.fr"));
+    let for_paul = f.decide(&reply("paul@ex.fr", Some(f.token("paul@ex.fr")), &["3301"], &[]));
+    assert!(matches!(for_paul, Decision::Confirmed { ref intern, .. } if intern.as_str() == "paul@ex.fr"));
+}
+
+#[test]
+fn after_the_close_a_reply_gets_the_closed_answer() {
+    let f = fixture();
+    let parsed = reply("lea@ex.fr", None, &["1234"], &[]);
+    let decision = decide(&parsed, Context { directory: &f.directory, closed: true, authentication_failed: false });
+    assert_eq!(decision, Decision::Closed { intern: email("lea@ex.fr") });
+}
+
+#[test]
+fn automatic_mail_is_ignored_and_bounces_are_attributed() {
+    let f = fixture();
+    let mut auto = reply("lea@ex.fr", None, &["1234"], &[]);
+    auto.kind = Kind::AutoReply;
+    assert!(matches!(f.decide(&auto), Decision::Ignored { .. }));
+    let mut bounce = reply("mailer-daemon@ex.fr", None, &[], &[]);
+    bounce.kind = Kind::Bounce;
+    bounce.bounced_recipients = vec![email("hugo@ex.fr")];
+    assert_eq!(f.decide(&bounce), Decision::Bounce { intern: Some(email("hugo@ex.fr")) });
+}
+
+#[test]
+fn too_many_numbers_are_refused_as_one_reason() {
+    let f = fixture();
+    let invalid: Vec<String> = (0..50_000).map(|n| (100_000 + n).to_string()).collect();
+    let invalid: Vec<&str> = invalid.iter().map(String::as_str).collect();
+    let decision = f.decide(&reply("lea@ex.fr", None, &[], &invalid));
+    assert!(matches!(decision, Decision::Rejected { ref reasons, .. }
+        if reasons == &[Reason::TooManyNumbers { count: 50_000, max: MAX_WISHES }]));
+}
+
+#[test]
+fn a_failed_authentication_rejects_even_a_valid_reply() {
+    let f = fixture();
+    let parsed = reply("lea@ex.fr", None, &["1234"], &[]);
+    let decision = decide(&parsed, Context { directory: &f.directory, closed: false, authentication_failed: true });
+    assert!(matches!(decision, Decision::Rejected { ref reasons, .. } if reasons == &[Reason::AuthenticationFailed]));
+}
