@@ -3,6 +3,7 @@
 //! outside the project rely on: add, never rename.
 
 mod commands;
+mod mail;
 mod report;
 
 use std::path::PathBuf;

@@ -10,6 +10,11 @@
 //! - [`allocation`]: who gets which post (pure);
 //! - [`reply`]: understanding what an intern wrote (pure);
 //! - [`ars_list`]: the consolidated list for the ARS (pure);
+//! - [`decide`]: what a reply means for the session (pure);
+//! - [`invite`]: inviting the interns;
+//! - [`collect`]: the daemon that reads, decides and answers;
+//! - [`outbox`]: sending, with retries;
+//! - [`close`]: the deadline, the final list, the results;
 //! - [`store`]: the session's database;
 //! - [`settings`]: `choixbot.toml`;
 //! - [`cli`]: the commands.
@@ -17,10 +22,13 @@
 pub mod allocation;
 pub mod ars_list;
 pub mod cli;
+pub mod close;
+pub mod collect;
 pub mod decide;
 pub mod domain;
 pub mod error;
 pub mod import;
+pub mod invite;
 pub mod reply;
 pub mod settings;
 pub mod store;

@@ -72,6 +72,10 @@ pub struct MailSettings {
     /// recorded but not answered (a loop breaker). 30 by default.
     #[serde(default = "default_sender_hourly_limit")]
     pub max_answers_per_sender_per_hour: u32,
+    /// A directory of templates that replace the built-in ones (same file
+    /// names as `templates/` in the repository); empty for the built-in ones.
+    #[serde(default)]
+    pub templates_dir: String,
 }
 
 /// How a connection is secured.
@@ -289,6 +293,10 @@ impl MailSettings {
 
     pub fn reply_to_address(&self) -> Result<Email, String> {
         Email::parse(&self.reply_to).map_err(|error| format!("mail.reply_to: {error}"))
+    }
+
+    pub fn templates_dir(&self) -> Option<&Path> {
+        (!self.templates_dir.trim().is_empty()).then(|| Path::new(self.templates_dir.trim()))
     }
 
     /// `choix+TOKEN@domain`.

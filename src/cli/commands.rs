@@ -21,9 +21,10 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Status { json } => status(&cli, json).await,
         Command::Export { format, ref output } => export(&cli, format, output.clone()).await,
         Command::ParseReply { ref file, json } => parse_reply(&cli.database_url, file, json).await,
-        Command::Invite { .. } | Command::Run | Command::Close | Command::Audit { .. } => {
-            Err(Error::bad_input("this command needs the mail loop, which is not built yet"))
-        }
+        Command::Invite { dry_run, ref output } => super::mail::invite(&cli.config, &cli.database_url, dry_run, output).await,
+        Command::Run => super::mail::run(&cli.config, &cli.database_url).await,
+        Command::Close => super::mail::close(&cli.config, &cli.database_url).await,
+        Command::Audit { ref email, raw } => super::mail::audit(&cli.database_url, email, raw).await,
     }
 }
 
@@ -143,12 +144,19 @@ async fn status(cli: &Cli, json: bool) -> Result<()> {
     let settings = optional_settings(&cli.config)?;
     let store = Store::connect(&cli.database_url).await?;
     let snapshot = snapshot(&store, supernumerary_cap(&settings)).await?;
+    let status = super::report::Status {
+        deadline: settings.as_ref().map(|s| s.session.deadline.clone()),
+        closed_at: store.state(crate::close::CLOSED_AT).await?,
+        groups: super::report::group_status(&snapshot),
+        mail: store.mail_counts().await?,
+        outbox: store.outbox_counts().await?,
+        failed: store.outbox_failures().await?,
+    };
     store.close().await;
-    let groups = super::report::group_status(&snapshot);
     if json {
-        println!("{}", serde_json::json!({ "groups": groups }));
+        println!("{}", serde_json::to_string(&status).expect("status serialises"));
     } else {
-        print!("{}", super::report::status_table(&groups));
+        print!("{}", status.to_text());
     }
     Ok(())
 }

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::commands::Snapshot;
-use crate::allocation::Status;
+use crate::allocation::Status as AssignmentStatus;
+use crate::domain::Email;
+use crate::store::outbox::AuditOutbox;
+use crate::store::{AuditMessage, MailCounts};
 
 /// One group's line in `status`.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -46,9 +49,9 @@ pub fn group_status(snapshot: &Snapshot) -> Vec<GroupStatus> {
     for assignment in &snapshot.allocation.assignments {
         let group = group_mut(&mut groups, assignment.group.as_str());
         match assignment.status {
-            Status::Assigned | Status::Surnombre => group.assigned += 1,
-            Status::Absent => group.absent += 1,
-            Status::Unassigned => group.unassigned += 1,
+            AssignmentStatus::Assigned | AssignmentStatus::Surnombre => group.assigned += 1,
+            AssignmentStatus::Absent => group.absent += 1,
+            AssignmentStatus::Unassigned => group.unassigned += 1,
         }
     }
     groups.into_values().collect()
@@ -90,9 +93,9 @@ pub fn allocation_table(snapshot: &Snapshot) -> String {
             current_group = Some(&a.group);
         }
         let outcome = match (&a.status, &a.ars_id) {
-            (Status::Assigned, Some(id)) => format!("post {id}"),
-            (Status::Surnombre, Some(id)) => format!("post {id} (supernumerary)"),
-            (Status::Absent, _) => "absent (no wishes)".to_string(),
+            (AssignmentStatus::Assigned, Some(id)) => format!("post {id}"),
+            (AssignmentStatus::Surnombre, Some(id)) => format!("post {id} (supernumerary)"),
+            (AssignmentStatus::Absent, _) => "absent (no wishes)".to_string(),
             _ => "unassigned (wishes exhausted)".to_string(),
         };
         text.push_str(&format!("  {:>4}  {:<40} {}\n", a.rank, a.email, outcome));
@@ -106,4 +109,88 @@ fn truncate(text: &str, max: usize) -> String {
     } else {
         text.chars().take(max - 1).chain(['…']).collect()
     }
+}
+
+/// Everything `status` shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// The configured deadline (local time), when there is a configuration.
+    pub deadline: Option<String>,
+    /// When the session was closed, if it was.
+    pub closed_at: Option<String>,
+    /// Per group: interns, wishes, places, places left.
+    pub groups: Vec<GroupStatus>,
+    /// Invited, bounced, replied, valid, rejected, no reply.
+    pub mail: MailCounts,
+    /// (purpose, status, count) of the outbox.
+    pub outbox: Vec<(String, String, i64)>,
+    /// (purpose, recipients, error) of every failed message.
+    pub failed: Vec<(String, String, String)>,
+}
+
+impl Status {
+    pub fn to_text(&self) -> String {
+        let mut text = String::new();
+        match (&self.closed_at, &self.deadline) {
+            (Some(at), _) => text.push_str(&format!("Session closed at {at}.\n")),
+            (None, Some(deadline)) => text.push_str(&format!("Session open until {deadline} (local time).\n")),
+            (None, None) => text.push_str("No configuration: deadline unknown.\n"),
+        }
+        let m = &self.mail;
+        text.push_str(&format!(
+            "Interns: {} invited, {} bounced, {} replied, {} with valid wishes by email, {} without reply; {} rejected replies.\n\n",
+            m.invited, m.bounced, m.replied, m.valid, m.no_reply, m.rejected
+        ));
+        text.push_str(&status_table(&self.groups));
+        if !self.outbox.is_empty() {
+            text.push_str("\nOutbox:\n");
+            for (purpose, status, count) in &self.outbox {
+                text.push_str(&format!("  {purpose:<14} {status:<8} {count}\n"));
+            }
+        }
+        if !self.failed.is_empty() {
+            text.push_str("\nFailed messages (not sent, will not be retried):\n");
+            for (purpose, recipients, error) in &self.failed {
+                text.push_str(&format!("  {purpose} to {recipients}: {error}\n"));
+            }
+        }
+        text
+    }
+}
+
+/// The history of one intern, for `audit`.
+pub fn audit(address: &Email, messages: &[AuditMessage], outbox: &[AuditOutbox]) -> String {
+    let mut lines: Vec<(i64, String)> = Vec::new();
+    for m in messages {
+        lines.push((
+            m.received_at,
+            format!(
+                "{}  received #{:<5} from {:<30} {:<10} {:<9} {}",
+                when(m.received_at),
+                m.id,
+                m.sender.as_deref().unwrap_or("?"),
+                m.kind,
+                m.verdict,
+                m.reasons
+            ),
+        ));
+    }
+    for o in outbox {
+        let answer = o.answers_message.map(|id| format!(" (answers #{id})")).unwrap_or_default();
+        let error = o.last_error.as_deref().map(|e| format!(" — {e}")).unwrap_or_default();
+        let at = o.sent_at.unwrap_or(o.created_at);
+        lines.push((at, format!("{}  sent     {:<12} to {} [{}]{answer}{error}", when(at), o.purpose, o.recipients, o.status)));
+    }
+    lines.sort_by_key(|(at, _)| *at);
+    let mut text = format!("Audit of {address}: {} message(s) received, {} sent or queued.\n", messages.len(), outbox.len());
+    for (_, line) in lines {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text.push_str("Dump a received message with: choixbot audit EMAIL --raw NUMBER\n");
+    text
+}
+
+fn when(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
 }

@@ -12,6 +12,8 @@
 //! the lock upgrade, and one fails at once with "database is locked" whatever
 //! the busy timeout.
 
+mod mail;
+pub mod outbox;
 mod session;
 
 use std::str::FromStr;
@@ -21,6 +23,7 @@ use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Transaction};
 
+pub use mail::{record_bounce, record_message, set_position, AuditMessage, Incoming, MailCounts, MailboxPosition};
 pub use session::{set_state, set_wishes, Replaced, StoredIntern, SOURCE_EMAIL, SOURCE_IMPORT};
 
 /// Which database is behind the `Any` pool.

@@ -8,3 +8,5 @@ mod cli_session;
 mod helpers;
 mod import;
 mod reply_golden;
+mod mail_helpers;
+mod mail_loop;

@@ -1,0 +1,142 @@
+//! The commands that send or read mail: `invite`, `run`, `close`, `audit`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::answer::Templates;
+use crate::close::{self, Closed};
+use crate::collect::{self, Daemon};
+use crate::outbox::{transport::SmtpTransport, worker::Worker};
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::{invite, Error, Result};
+
+/// Settings, database and templates: what every mail command needs.
+struct Session {
+    /// The configuration.
+    settings: Arc<Settings>,
+    /// The session database.
+    store: Store,
+    /// The templates, checked: choixbot refuses to start with a template
+    /// that does not render.
+    templates: Arc<Templates>,
+}
+
+async fn open(config: &Path, database_url: &str) -> Result<Session> {
+    let settings = Arc::new(Settings::load(config)?);
+    let templates = Templates::load(settings.mail.templates_dir())
+        .and_then(|templates| templates.check().map(|()| templates))
+        .map_err(|error| Error::bad_input(format!("{error:#}")))?;
+    let store = Store::connect(database_url).await?;
+    Ok(Session { settings, store, templates: Arc::new(templates) })
+}
+
+fn worker(session: &Session) -> Result<Worker> {
+    let transport = SmtpTransport::new(&session.settings.smtp, session.settings.smtp.credentials()?)?;
+    collect::outbox_worker(&session.settings, session.store.clone(), transport)
+}
+
+pub async fn invite(config: &Path, database_url: &str, dry_run: bool, output: &Path) -> Result<()> {
+    let session = open(config, database_url).await?;
+    let interns = session.store.interns().await?;
+    if interns.is_empty() {
+        return Err(Error::bad_input("no interns: import the call list first (choixbot import interns FILE)"));
+    }
+    let posts = session.store.posts().await?;
+    let messages = invite::compose_all(&session.settings, &session.templates, &interns, &posts)?;
+    if dry_run {
+        invite::write_dry_run(output, &messages)?;
+        println!("Wrote {} invitation(s) to {} for review; nothing was sent.", messages.len(), output.display());
+        return Ok(());
+    }
+    let (queued, total) = invite::queue_all(&session.store, &messages).await?;
+    println!("{total} invitation(s): {queued} newly queued, {} queued before.", total - queued);
+    send_with_progress(&worker(&session)?, "invitations").await
+}
+
+/// Drains the outbox with a progress bar. What cannot be sent now stays
+/// queued for `choixbot run`.
+async fn send_with_progress(worker: &Worker, what: &str) -> Result<()> {
+    let pending = worker.store.due(i64::MAX).await?.len() as u64;
+    let bar = ProgressBar::new(pending);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta} left)")
+            .expect("a valid progress template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(format!("sending {what}"));
+    let mut total = crate::outbox::worker::Sent::default();
+    loop {
+        let sent = worker.try_execute_task(20).await?;
+        if sent.attempted() == 0 {
+            break;
+        }
+        bar.inc(sent.attempted() as u64);
+        total.accepted += sent.accepted;
+        total.deferred += sent.deferred;
+        total.failed += sent.failed;
+    }
+    bar.finish_and_clear();
+    println!(
+        "Sent {}; {} to retry later (choixbot run retries them); {} failed (see choixbot status).",
+        total.accepted, total.deferred, total.failed
+    );
+    Ok(())
+}
+
+pub async fn run(config: &Path, database_url: &str) -> Result<()> {
+    let session = open(config, database_url).await?;
+    let daemon = Daemon::new(session.settings, session.store, session.templates)?;
+    daemon.run(shutdown_signal()).await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}
+
+pub async fn close(config: &Path, database_url: &str) -> Result<()> {
+    let session = open(config, database_url).await?;
+    match close::close(&session.store, &session.settings, &session.templates).await? {
+        Closed::Now { queued, assignments } => {
+            println!("Session closed: {assignments} intern(s) allocated, {queued} email(s) queued (the list to the ARS, the results).");
+        }
+        Closed::Already { at } => println!("The session was already closed at {at}; nothing new was queued."),
+    }
+    send_with_progress(&worker(&session)?, "the list and the results").await
+}
+
+pub async fn audit(database_url: &str, email: &str, raw: Option<i64>) -> Result<()> {
+    let store = Store::connect(database_url).await?;
+    if let Some(id) = raw {
+        let bytes = store.raw_message(id).await?.ok_or_else(|| Error::bad_input(format!("no stored message {id}")))?;
+        use std::io::Write;
+        std::io::stdout().write_all(&bytes).context("cannot write to stdout")?;
+        return Ok(());
+    }
+    let address = crate::domain::Email::parse(email).map_err(Error::bad_input)?;
+    let messages = store.audit_messages(address.as_str()).await?;
+    let outbox = store.audit_outbox(address.as_str()).await?;
+    print!("{}", super::report::audit(&address, &messages, &outbox));
+    Ok(())
+}

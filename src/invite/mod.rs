@@ -1,0 +1,90 @@
+//! Inviting the interns (SPEC §3 step 2): one personal email per intern, and
+//! one to their proxy if they have one, with the personal reference in the
+//! Reply-To (`choix+TOKEN@…`) and in the subject.
+//!
+//! Invitations go through the outbox like every other message. Their
+//! Message-IDs are derived from the session, the intern and the recipient,
+//! so `invite` can be run again after an interruption, or after adding
+//! interns to the call list: what was queued before is not queued again,
+//! and what was sent is not sent again.
+
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::answer::{subject, InvitationContext, Outgoing, Purpose, SessionFacts, Templates};
+use crate::domain::{Email, Post};
+use crate::settings::Settings;
+use crate::store::{self, outbox::Queued, Store, StoredIntern};
+
+/// Every invitation of the session, composed.
+pub fn compose_all(
+    settings: &Settings,
+    templates: &Templates,
+    interns: &[StoredIntern],
+    posts: &[Post],
+) -> anyhow::Result<Vec<Queued>> {
+    let facts = SessionFacts::from_settings(settings).map_err(anyhow::Error::msg)?;
+    let mut messages = Vec::new();
+    for stored in interns {
+        let intern = &stored.intern;
+        let mut addresses = vec![(&intern.email, false)];
+        addresses.extend(intern.proxy_email.as_ref().map(|proxy| (proxy, true)));
+        for (address, proxy) in addresses {
+            messages.push(compose(settings, templates, &facts, stored, posts, address, proxy)?);
+        }
+    }
+    Ok(messages)
+}
+
+fn compose(
+    settings: &Settings,
+    templates: &Templates,
+    facts: &SessionFacts,
+    stored: &StoredIntern,
+    posts: &[Post],
+    address: &Email,
+    proxy: bool,
+) -> anyhow::Result<Queued> {
+    let intern = &stored.intern;
+    let reply_to = settings.mail.reply_to_for(&stored.token);
+    let context = InvitationContext::new(facts.clone(), intern, proxy, posts, stored.token.as_str(), &reply_to);
+    let rendered = templates.invitation(&context)?;
+    let seed = format!("{}|{}|{}", settings.session.name, intern.email, address);
+    let subject = subject::invitation(&settings.session.name, stored.token.as_str());
+    let mut outgoing = Outgoing::new(Purpose::Invitation, &seed, &settings.mail, subject, rendered.text)?;
+    outgoing.html = rendered.html;
+    outgoing.to = vec![address.clone()];
+    outgoing.reply_to = Some(reply_to);
+    Ok(Queued {
+        message_id: outgoing.message_id.clone(),
+        purpose: Purpose::Invitation.as_str().into(),
+        intern_email: Some(intern.email.as_str().to_string()),
+        answers_message: None,
+        recipients: vec![address.as_str().to_string()],
+        raw: outgoing.to_bytes(&settings.mail)?,
+    })
+}
+
+/// Queues every invitation not queued yet; returns (newly queued, total).
+pub async fn queue_all(store: &Store, messages: &[Queued]) -> anyhow::Result<(usize, usize)> {
+    let mut tx = store.begin_write().await?;
+    let mut queued = 0;
+    for message in messages {
+        queued += usize::from(store::outbox::queue(&mut tx, message).await?);
+    }
+    tx.commit().await?;
+    Ok((queued, messages.len()))
+}
+
+/// `invite --dry-run`: writes each invitation as an .eml file for review.
+pub fn write_dry_run(dir: &Path, messages: &[Queued]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (index, message) in messages.iter().enumerate() {
+        let recipient = message.recipients.first().map(String::as_str).unwrap_or("unknown");
+        let name = format!("{:04}-{}.eml", index + 1, recipient.replace(['/', '\\'], "_"));
+        let path = dir.join(name);
+        std::fs::write(&path, &message.raw).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! The outbox worker: sends what the outbox holds, one batch at a time, and
+//! records each outcome, so that a crash or an SMTP outage loses nothing.
+//!
+//! Retries follow the SMTP answer (SPEC §7): a temporary failure (4xx, or no
+//! connection at all) is retried with exponential backoff; a permanent one
+//! (5xx) is marked failed and shown by `status`. The one ambiguous case is a
+//! connection lost after the DATA command began: the server may or may not
+//! have accepted the message. It is retried, because losing a confirmation
+//! is worse than sending it twice, and the retry carries the same
+//! Message-ID, which mail clients use to show one message. This is the only
+//! window in which an answer can be sent twice; the same window exists for a
+//! crash between the server's acceptance and the `sent` mark in the database.
+
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use super::transport::{SendOutcome, SmtpTransport};
+use crate::store::{now_ms, outbox::Pending, Store};
+
+/// When to try again after temporary failures.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// The wait after the first failure; doubled after each next one.
+    pub first_delay: Duration,
+    /// The longest wait between two attempts.
+    pub max_delay: Duration,
+    /// After this long since it was queued, a message that still fails
+    /// temporarily is marked failed.
+    pub give_up_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            first_delay: Duration::from_secs(30),
+            max_delay: Duration::from_secs(30 * 60),
+            give_up_after: Duration::from_secs(48 * 3600),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before attempt number `attempts + 1`.
+    pub fn delay(&self, attempts: i64) -> Duration {
+        let factor = 2u32.saturating_pow(attempts.clamp(0, 20) as u32);
+        self.first_delay.saturating_mul(factor).min(self.max_delay)
+    }
+}
+
+/// What one call of [`try_execute_task`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sent {
+    /// Messages the server accepted.
+    pub accepted: usize,
+    /// Messages that will be tried again.
+    pub deferred: usize,
+    /// Messages marked failed.
+    pub failed: usize,
+}
+
+impl Sent {
+    pub fn attempted(&self) -> usize {
+        self.accepted + self.deferred + self.failed
+    }
+}
+
+/// The outbox worker's parts.
+#[derive(Clone)]
+pub struct Worker {
+    /// The database holding the outbox.
+    pub store: Store,
+    /// The SMTP connection pool.
+    pub transport: SmtpTransport,
+    /// The envelope sender (bounces come back to it).
+    pub envelope_from: String,
+    /// When to retry.
+    pub retry: RetryPolicy,
+    /// How many sends run at once.
+    pub concurrency: usize,
+    /// The least time between two sends (`mail.max_per_minute`), if any.
+    pub min_interval: Option<Duration>,
+}
+
+impl Worker {
+    /// Sends one batch of due messages and records each outcome. Tests and
+    /// `invite`/`close` drive the outbox through this.
+    pub async fn try_execute_task(&self, batch: i64) -> anyhow::Result<Sent> {
+        use futures::StreamExt;
+        let due = self.store.due(batch).await?;
+        let outcomes: Vec<(Pending, SendOutcome)> = futures::stream::iter(due)
+            .map(|pending| async move {
+                let outcome = self.transport.send_raw(&self.envelope_from, &pending.recipients, &pending.raw).await;
+                if let Some(interval) = self.min_interval {
+                    // Concurrency is 1 with a rate: this spaces the sends.
+                    tokio::time::sleep(interval).await;
+                }
+                (pending, outcome)
+            })
+            .buffer_unordered(self.concurrency.max(1))
+            .collect()
+            .await;
+        let mut sent = Sent::default();
+        for (pending, outcome) in outcomes {
+            self.record(&pending, outcome, &mut sent).await?;
+        }
+        Ok(sent)
+    }
+
+    async fn record(&self, pending: &Pending, outcome: SendOutcome, sent: &mut Sent) -> anyhow::Result<()> {
+        match outcome {
+            SendOutcome::Accepted => {
+                self.store.mark_sent(pending.id).await?;
+                sent.accepted += 1;
+            }
+            SendOutcome::Permanent(error) => {
+                warn!(outbox = pending.id, recipients = ?pending.recipients, %error, "send failed for good");
+                self.store.mark_failed(pending.id, &error).await?;
+                sent.failed += 1;
+            }
+            SendOutcome::Transient(error) | SendOutcome::Ambiguous(error) => {
+                let age = Duration::from_millis((now_ms() - pending.created_at).max(0) as u64);
+                if age >= self.retry.give_up_after {
+                    let error = format!("gave up after {} h of temporary failures: {error}", age.as_secs() / 3600);
+                    self.store.mark_failed(pending.id, &error).await?;
+                    sent.failed += 1;
+                } else {
+                    let delay = self.retry.delay(pending.attempts);
+                    info!(outbox = pending.id, %error, retry_in = ?delay, "send deferred");
+                    self.store.mark_retry(pending.id, &error, now_ms() + delay.as_millis() as i64).await?;
+                    sent.deferred += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends until nothing is due now; returns the totals.
+    pub async fn drain(&self) -> anyhow::Result<Sent> {
+        let mut total = Sent::default();
+        loop {
+            let sent = self.try_execute_task(200).await?;
+            total.accepted += sent.accepted;
+            total.deferred += sent.deferred;
+            total.failed += sent.failed;
+            if sent.attempted() == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// The worker loop of the daemon: sends what is due, then sleeps until
+    /// the next message is due or `wake` is notified, until `shutdown`.
+    pub async fn run(&self, wake: &tokio::sync::Notify, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if let Err(error) = self.drain().await {
+                warn!("outbox: {error:#}");
+            }
+            let wait = match self.store.next_due_at().await {
+                Ok(Some(at)) => Duration::from_millis((at - now_ms()).clamp(10, 60_000) as u64),
+                Ok(None) => Duration::from_secs(60),
+                Err(error) => {
+                    warn!("outbox: {error:#}");
+                    Duration::from_secs(5)
+                }
+            };
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => return,
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RetryPolicy;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.delay(0), Duration::from_secs(30));
+        assert_eq!(policy.delay(1), Duration::from_secs(60));
+        assert_eq!(policy.delay(3), Duration::from_secs(240));
+        assert_eq!(policy.delay(10), Duration::from_secs(1800));
+        assert_eq!(policy.delay(1000), Duration::from_secs(1800));
+    }
+}

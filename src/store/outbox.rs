@@ -1,0 +1,203 @@
+//! The persistent outbox: every message choixbot sends is first a row here,
+//! written in the same transaction as the decision that caused it, then sent
+//! by the outbox worker. A crash between the two loses nothing; the unique
+//! Message-ID of each row makes queueing idempotent (an invitation queued
+//! twice, or an answer to a message decided again after a crash, is one row).
+
+use anyhow::Context;
+use sqlx::{Any, Row, Transaction};
+
+use super::{now_ms, Store};
+
+/// A message ready to be queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
+    /// The Message-ID header of `raw`, unique: the idempotence key.
+    pub message_id: String,
+    /// What it is: invitation, confirmation, rejection, closed, result,
+    /// vacancies, ars_list, warning.
+    pub purpose: String,
+    /// The intern it concerns, if any (for `audit` and `status`).
+    pub intern_email: Option<String>,
+    /// The stored incoming message it answers, if any.
+    pub answers_message: Option<i64>,
+    /// Envelope recipients.
+    pub recipients: Vec<String>,
+    /// The whole RFC 5322 message.
+    pub raw: Vec<u8>,
+}
+
+/// A row of the outbox waiting to be sent.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// The row's id.
+    pub id: i64,
+    /// Envelope recipients.
+    pub recipients: Vec<String>,
+    /// The message.
+    pub raw: Vec<u8>,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// When it was queued (ms), to give up on transient failures at last.
+    pub created_at: i64,
+}
+
+pub const PENDING: &str = "pending";
+pub const SENT: &str = "sent";
+pub const FAILED: &str = "failed";
+
+/// Queues a message in the caller's transaction. Returns false when a message
+/// with the same Message-ID is already queued (nothing is written then).
+pub async fn queue(tx: &mut Transaction<'static, Any>, message: &Queued) -> anyhow::Result<bool> {
+    let now = now_ms();
+    let result = sqlx::query(
+        "INSERT INTO outbox (message_id, purpose, intern_email, answers_message, recipients, raw, status, \
+         attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9) \
+         ON CONFLICT (message_id) DO NOTHING",
+    )
+    .bind(&message.message_id)
+    .bind(&message.purpose)
+    .bind(message.intern_email.clone())
+    .bind(message.answers_message)
+    .bind(message.recipients.join(" "))
+    .bind(message.raw.clone())
+    .bind(PENDING)
+    .bind(now)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .with_context(|| format!("cannot queue message {}", message.message_id))?;
+    Ok(result.rows_affected() > 0)
+}
+
+impl Store {
+    /// Up to `limit` messages due now, oldest first.
+    pub async fn due(&self, limit: i64) -> anyhow::Result<Vec<Pending>> {
+        let rows = sqlx::query(
+            "SELECT id, recipients, raw, attempts, created_at FROM outbox \
+             WHERE status = $1 AND next_attempt_at <= $2 ORDER BY next_attempt_at, id LIMIT $3",
+        )
+        .bind(PENDING)
+        .bind(now_ms())
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Pending {
+                    id: row.try_get(0)?,
+                    recipients: row.try_get::<String, _>(1)?.split_whitespace().map(str::to_string).collect(),
+                    raw: row.try_get(2)?,
+                    attempts: row.try_get(3)?,
+                    created_at: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// When the next pending message is due (ms), if any.
+    pub async fn next_due_at(&self) -> anyhow::Result<Option<i64>> {
+        let row = sqlx::query("SELECT MIN(next_attempt_at) FROM outbox WHERE status = $1")
+            .bind(PENDING)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>(0)?)
+    }
+
+    pub async fn mark_sent(&self, id: i64) -> anyhow::Result<()> {
+        sqlx::query("UPDATE outbox SET status = $1, sent_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $3")
+            .bind(SENT)
+            .bind(now_ms())
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn mark_retry(&self, id: i64, error: &str, next_attempt_at: i64) -> anyhow::Result<()> {
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3")
+            .bind(error)
+            .bind(next_attempt_at)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn mark_failed(&self, id: i64, error: &str) -> anyhow::Result<()> {
+        sqlx::query("UPDATE outbox SET status = $1, attempts = attempts + 1, last_error = $2 WHERE id = $3")
+            .bind(FAILED)
+            .bind(error)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// How many messages are in each state, for `status`.
+    pub async fn outbox_counts(&self) -> anyhow::Result<Vec<(String, String, i64)>> {
+        let rows = sqlx::query("SELECT purpose, status, COUNT(*) FROM outbox GROUP BY purpose, status ORDER BY purpose, status")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))).collect()
+    }
+
+    /// Failed messages with their error, for `status`.
+    pub async fn outbox_failures(&self) -> anyhow::Result<Vec<(String, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT purpose, recipients, COALESCE(last_error, '') FROM outbox WHERE status = $1 ORDER BY id",
+        )
+        .bind(FAILED)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))).collect()
+    }
+}
+
+/// One sent or queued message, for `audit`.
+#[derive(Debug, Clone)]
+pub struct AuditOutbox {
+    /// The row's id.
+    pub id: i64,
+    /// What it is.
+    pub purpose: String,
+    /// pending, sent or failed.
+    pub status: String,
+    /// Envelope recipients.
+    pub recipients: String,
+    /// The stored message it answers.
+    pub answers_message: Option<i64>,
+    /// When it was queued (ms).
+    pub created_at: i64,
+    /// When the server accepted it (ms).
+    pub sent_at: Option<i64>,
+    /// The last error, if any.
+    pub last_error: Option<String>,
+}
+
+impl Store {
+    /// Every message queued for an intern (or one of their addresses), oldest first.
+    pub async fn audit_outbox(&self, address: &str) -> anyhow::Result<Vec<AuditOutbox>> {
+        let rows = sqlx::query(
+            "SELECT id, purpose, status, recipients, answers_message, created_at, sent_at, last_error FROM outbox \
+             WHERE intern_email = $1 OR recipients = $1 ORDER BY id",
+        )
+        .bind(address)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditOutbox {
+                    id: row.try_get(0)?,
+                    purpose: row.try_get(1)?,
+                    status: row.try_get(2)?,
+                    recipients: row.try_get(3)?,
+                    answers_message: row.try_get(4)?,
+                    created_at: row.try_get(5)?,
+                    sent_at: row.try_get(6)?,
+                    last_error: row.try_get(7)?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,220 @@
+//! The whole mail loop on the sample session, against a real Dovecot and
+//! Postfix: invitations reach the interns, replies in several styles get
+//! the right confirmation or rejection, automatic mail gets nothing, and at
+//! the deadline the ARS receives exactly one consolidated list whose CSV
+//! matches `allocate --json`.
+
+use std::collections::HashMap;
+
+use choixbot::domain::{Intern, Post};
+
+use crate::mail_helpers::*;
+
+/// The sample interns and posts the scenario uses.
+struct Cast {
+    /// Three interns of one group, by rank.
+    first: Intern,
+    second: Intern,
+    third: Intern,
+    /// An intern who will be impersonated with their own token.
+    victim: Intern,
+    /// An intern whose out-of-office answers the invitation.
+    on_leave: Intern,
+    /// An intern whose mailbox bounces.
+    bounced: Intern,
+    /// A post of the first group, and one of another group only.
+    own_post: Post,
+    foreign_post: Post,
+}
+
+async fn cast(app: &MailApp) -> Cast {
+    let store = app.app.store().await;
+    let interns = store.intern_list().await.unwrap();
+    let posts = store.posts().await.unwrap();
+    let group = &interns[0].group;
+    let mut of_group: Vec<Intern> = interns.iter().filter(|i| &i.group == group).cloned().collect();
+    of_group.sort_by_key(|i| i.rank);
+    let others: Vec<Intern> =
+        interns.iter().filter(|i| &i.group != group && i.proxy_email.is_none()).cloned().collect();
+    let own_post = posts.iter().find(|p| &p.group == group).unwrap().clone();
+    let foreign_post = posts
+        .iter()
+        .find(|p| &p.group != group && !posts.iter().any(|q| q.ars_id == p.ars_id && &q.group == group))
+        .expect("the sample has a post of another group only")
+        .clone();
+    let plain: Vec<Intern> = of_group.iter().filter(|i| i.proxy_email.is_none()).cloned().collect();
+    Cast {
+        first: plain[0].clone(),
+        second: plain[1].clone(),
+        third: plain[2].clone(),
+        victim: others[0].clone(),
+        on_leave: others[1].clone(),
+        bounced: others[2].clone(),
+        own_post,
+        foreign_post,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_whole_session_from_invitations_to_the_list_sent_to_the_ars() {
+    let app = spawn_mail_app(&paris_time(chrono::Duration::days(30))).await;
+    let cast = cast(&app).await;
+
+    // Invitations reach every intern (and the proxy).
+    let stdout = app.app.ok(&["invite"]);
+    assert!(stdout.contains("newly queued"), "{stdout}");
+    let invitation = app.wait_for(cast.first.email.as_str(), 1).remove(0);
+    let (subject, text) = subject_and_text(&invitation);
+    let token = app.token(cast.first.email.as_str()).await;
+    assert!(subject.contains(&format!("réf. {token}")), "{subject}");
+    assert!(text.contains(cast.own_post.ars_id.as_str()), "the invitation lists the group's posts:\n{text}");
+    assert_eq!(header(&invitation, "Reply-To").unwrap(), format!("choix+{token}@asso.example"));
+    // Running invite again sends nothing twice.
+    let again = app.app.ok(&["invite"]);
+    assert!(again.contains(" 0 newly queued"), "{again}");
+
+    send_replies(&app, &cast, &subject).await;
+    let daemon = app.start_daemon().await;
+    check_answers(&app, &cast).await;
+    daemon.stop().await;
+
+    // The deadline passes: the next start closes the session.
+    app.write_config(&paris_time(-chrono::Duration::minutes(1)));
+    let daemon = app.start_daemon().await;
+    let list = app.wait_for(ARS, 1).remove(0);
+    check_list(&app, &list);
+    app.wait_for(REFERENT, 1);
+    let result = app.wait_for_matching(cast.first.email.as_str(), "the result", |s, _| s.starts_with("Résultat"));
+    let (_, text) = subject_and_text(&result);
+    assert!(text.contains(cast.own_post.ars_id.as_str()), "the result names the post obtained:\n{text}");
+
+    // A reply after the close gets the "closed" answer and changes nothing.
+    let late_token = app.token(cast.second.email.as_str()).await;
+    app.deliver(cast.second.email.as_str(), &reply(cast.second.email.as_str(), Some(&late_token), "Re: choix", "1234\n"));
+    app.wait_for_matching(cast.second.email.as_str(), "the closed answer", |s, text| {
+        s.starts_with("Re:") && text.to_lowercase().contains("clos")
+    });
+    let store = app.app.store().await;
+    assert!(!store.wishes().await.unwrap().contains_key(&cast.second.email), "a late reply changed the wishes");
+    daemon.stop().await;
+
+    // Another restart sends nothing again: exactly one list.
+    let daemon = app.start_daemon().await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    daemon.stop().await;
+    assert_eq!(app.mailbox(ARS).len(), 1, "the ARS received the list more than once");
+}
+
+async fn send_replies(app: &MailApp, cast: &Cast, invitation_subject: &str) {
+    let subject = format!("Re: {invitation_subject}");
+    let own = cast.own_post.ars_id.as_str();
+    let foreign = cast.foreign_post.ars_id.as_str();
+    // A valid reply, top-posted above the quoted template, as Gmail writes it.
+    let first = cast.first.email.as_str();
+    let body = format!(
+        "1) {own}\n\nMerci !\n\nLe lun. 4 mai 2020 à 09:12, Choix de stage <choix@asso.example> a écrit :\n> 9999 – CHU – 2 postes\n> {foreign} – Ailleurs\n"
+    );
+    app.deliver(first, &reply(first, Some(&app.token(first).await), &subject, &body));
+    // A wrong number, without the token (the sender alone identifies).
+    let second = cast.second.email.as_str();
+    app.deliver(second, &reply(second, None, &subject, &format!("Choix 1 : 999999\nChoix 2 : {own}\n")));
+    // A post of another group.
+    let third = cast.third.email.as_str();
+    app.deliver(third, &reply(third, Some(&app.token(third).await), &subject, &format!("{foreign}\n")));
+    // A stranger.
+    app.deliver("inconnu@ailleurs.example", &reply("inconnu@ailleurs.example", None, &subject, &format!("{own}\n")));
+    // Someone else using the victim's token.
+    let victim_token = app.token(cast.victim.email.as_str()).await;
+    app.deliver("usurpateur@ailleurs.example", &reply("usurpateur@ailleurs.example", Some(&victim_token), &subject, "1\n"));
+    // An out-of-office.
+    let on_leave = cast.on_leave.email.as_str();
+    let auto = reply(on_leave, None, "Réponse automatique : absent", "Je suis absent jusqu'au 12/05.\n")
+        .replacen("MIME-Version", "Auto-Submitted: auto-replied\r\nMIME-Version", 1);
+    app.deliver(on_leave, &auto);
+    // A bounce of the invitation.
+    app.deliver("", &bounce_of(cast.bounced.email.as_str()));
+}
+
+fn bounce_of(address: &str) -> String {
+    format!(
+        "From: MAILER-DAEMON@mx.example (Mail Delivery System)\r\nTo: {BOT}\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+         Message-ID: <bounce.{address}@mx.example>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+         --B\r\nContent-Type: text/plain\r\n\r\nThis is the mail system. Your message could not be delivered.\r\n\
+         --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example\r\n\r\n\
+         Final-Recipient: rfc822; {address}\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--B--\r\n"
+    )
+}
+
+async fn check_answers(app: &MailApp, cast: &Cast) {
+    let own = cast.own_post.ars_id.as_str();
+    let confirmation = app.wait_for_matching(cast.first.email.as_str(), "a confirmation", |s, _| s.starts_with("Re:"));
+    let (_, text) = subject_and_text(&confirmation);
+    assert!(text.contains(own), "the confirmation restates the wishes:\n{text}");
+    assert_eq!(header(&confirmation, "Auto-Submitted").as_deref(), Some("auto-replied"));
+    assert!(header(&confirmation, "In-Reply-To").is_some());
+    // Rejections that name the numbers.
+    let foreign = cast.foreign_post.ars_id.as_str();
+    app.wait_for_matching(cast.second.email.as_str(), "a rejection naming 999999", |s, t| s.starts_with("Re:") && t.contains("999999"));
+    app.wait_for_matching(cast.third.email.as_str(), "a rejection naming the foreign post", |s, t| s.starts_with("Re:") && t.contains(foreign));
+    // The victim is told their reference was used from another address.
+    app.wait_for_matching(cast.victim.email.as_str(), "a warning", |s, t| {
+        s.starts_with("Re:") && t.contains("usurpateur@ailleurs.example")
+    });
+    // Wait until all seven messages are recorded, then check the silences.
+    wait_for_status(app, |json| json["mail"]["messages"].as_i64() == Some(7)).await;
+    assert!(app.mailbox("inconnu@ailleurs.example").is_empty(), "a stranger got an answer");
+    assert!(app.mailbox("usurpateur@ailleurs.example").is_empty(), "an impostor got an answer");
+    assert_eq!(app.mailbox(cast.on_leave.email.as_str()).len(), 1, "an auto-reply got an answer");
+    let status = app.app.ok(&["status", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(json["mail"]["bounced"], 1, "{status}");
+    assert_eq!(json["mail"]["valid"], 1, "{status}");
+}
+
+async fn wait_for_status(app: &MailApp, done: impl Fn(&serde_json::Value) -> bool) {
+    for _ in 0..120 {
+        let json: serde_json::Value = serde_json::from_str(&app.app.ok(&["status", "--json"])).unwrap();
+        if done(&json) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    panic!("the status never reached the expected state: {}", app.app.ok(&["status", "--json"]));
+}
+
+/// The CSV attached to the ARS email agrees with `allocate --json`.
+fn check_list(app: &MailApp, list: &[u8]) {
+    let message = mail_parser::MessageParser::default().parse(list).unwrap();
+    let csv = message
+        .attachments()
+        .find(|a| a.attachment_name().is_some_and(|n| n.ends_with(".csv")))
+        .expect("a CSV attachment")
+        .contents()
+        .to_vec();
+    assert!(message.attachments().any(|a| a.attachment_name().is_some_and(|n| n.ends_with(".xlsx"))));
+    let text = String::from_utf8(csv).unwrap();
+    let text = text.trim_start_matches('\u{feff}');
+    let json: serde_json::Value = serde_json::from_str(&app.app.ok(&["allocate", "--json"])).unwrap();
+    let mut expected: HashMap<(String, String), Option<String>> = HashMap::new();
+    for a in json["assignments"].as_array().unwrap() {
+        let key = (a["group"].as_str().unwrap().to_string(), a["rank"].to_string());
+        expected.insert(key, a["ars_id"].as_str().map(str::to_string));
+    }
+    let mut reader = csv::ReaderBuilder::new().delimiter(b';').flexible(true).from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| {
+        headers.iter().position(|h| h.to_lowercase().contains(name)).unwrap_or_else(|| panic!("no {name} column: {headers:?}"))
+    };
+    let (rank, group, ars) = (column("rang"), column("des"), column("ars"));
+    let mut seen = 0;
+    for record in reader.records() {
+        let record = record.unwrap();
+        let key = (record.get(group).unwrap_or("").to_string(), record.get(rank).unwrap_or("").to_string());
+        let Some(want) = expected.get(&key) else { continue };
+        let got = record.get(ars).filter(|s| !s.is_empty()).map(str::to_string);
+        assert_eq!(&got, want, "row {key:?}");
+        seen += 1;
+    }
+    assert_eq!(seen, expected.len(), "every intern is in the list once");
+}
