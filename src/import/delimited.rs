@@ -62,6 +62,16 @@ pub(super) fn detect_separator(text: &str) -> u8 {
     SEPARATORS[best]
 }
 
+/// The separator named by Excel's `sep=;` first line, which some exports
+/// write so that Excel opens the file right in any locale.
+fn sep_directive(text: &str) -> Option<u8> {
+    let first_line = text.lines().next()?.trim_end();
+    match first_line.as_bytes() {
+        [s, e, p, b'=', separator] if [s, e, p].map(u8::to_ascii_lowercase) == *b"sep" => Some(*separator),
+        _ => None,
+    }
+}
+
 /// Splits text into rows of raw cells, each with the line where its record
 /// starts. A quoted cell that spans lines moves the following rows down by
 /// as many lines, as a text editor would number them.
@@ -71,8 +81,9 @@ pub(super) fn detect_separator(text: &str) -> u8 {
 /// lags one line behind after a multi-line cell. So the start of each record
 /// is found from byte offsets, and line breaks are counted here.
 pub(super) fn read_rows(text: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
+    let directive = sep_directive(text);
     let mut reader = csv::ReaderBuilder::new()
-        .delimiter(detect_separator(text))
+        .delimiter(directive.unwrap_or_else(|| detect_separator(text)))
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
@@ -86,7 +97,9 @@ pub(super) fn read_rows(text: &str) -> Result<Vec<(usize, Vec<String>)>, String>
         // not a line break (blank lines and the rest of a CRLF).
         let skipped = bytes[consumed..].iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
         let start = consumed + skipped;
-        rows.push((lines.line_at(bytes, start), record.iter().map(str::to_string).collect()));
+        if !(directive.is_some() && start == 0) {
+            rows.push((lines.line_at(bytes, start), record.iter().map(str::to_string).collect()));
+        }
         consumed = (reader.position().byte() as usize).min(bytes.len());
     }
     Ok(rows)
@@ -156,6 +169,17 @@ mod tests {
         assert_eq!(lines, [1, 2, 5]);
         assert_eq!(rows[1].1, ["1", "two\r\nlines"]);
         assert_eq!(rows[2].1, ["3", "x;y"]);
+    }
+
+    #[test]
+    fn an_excel_sep_line_sets_the_separator_and_is_not_the_header() {
+        let rows = read_rows("sep=,\r\na;b,c\r\n1;2,3\r\n").unwrap();
+        assert_eq!(
+            rows,
+            [(2, vec!["a;b".to_string(), "c".to_string()]), (3, vec!["1;2".to_string(), "3".to_string()])]
+        );
+        assert_eq!(sep_directive("SEP=;\nx"), Some(b';'));
+        assert_eq!(sep_directive("separator;x\n"), None);
     }
 
     #[test]
