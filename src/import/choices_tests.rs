@@ -1,3 +1,5 @@
+//! Unit tests of the pre-choices checks, on a small call list of two groups.
+
 use super::*;
 use crate::domain::{ChoiceType, Rank};
 
