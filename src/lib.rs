@@ -8,6 +8,7 @@
 //! - [`domain`]: the vocabulary, as validated types;
 //! - [`import`]: setting up a session from the ARS's files;
 //! - [`allocation`]: who gets which post (pure);
+//! - [`answer`]: the emails choixbot writes, and their MIME composition;
 //! - [`reply`]: understanding what an intern wrote (pure);
 //! - [`ars_list`]: the consolidated list for the ARS (pure);
 //! - [`store`]: the session's database;
@@ -15,6 +16,7 @@
 //! - [`cli`]: the commands.
 
 pub mod allocation;
+pub mod answer;
 pub mod ars_list;
 pub mod cli;
 pub mod domain;
