@@ -121,7 +121,8 @@ pub struct Outgoing {
     pub html: Option<String>,
     /// Attached files.
     pub attachments: Vec<Attachment>,
-    /// The Reply-To, e.g. `choix+TOKEN@domain`.
+    /// The Reply-To, `choix+TOKEN@domain` (`MailSettings::reply_to_for`):
+    /// on answers too, so a reply to a confirmation is attributed.
     pub reply_to: Option<String>,
     /// The Message-ID of the message answered.
     pub in_reply_to: Option<String>,
@@ -137,7 +138,13 @@ impl Outgoing {
     /// A message with no recipients, attachments or threading yet; its
     /// Message-ID is derived from `seed` and the purpose (see
     /// [`derived_message_id`]), in the domain of `from`.
-    pub fn new(purpose: Purpose, seed: &str, from: &MailSettings, subject: String, text: String) -> anyhow::Result<Self> {
+    pub fn new(
+        purpose: Purpose,
+        seed: &str,
+        from: &MailSettings,
+        subject: String,
+        text: String,
+    ) -> anyhow::Result<Self> {
         let domain = from.from_address().map_err(|error| anyhow!(error))?.domain().to_string();
         Ok(Self {
             purpose,
@@ -153,6 +160,20 @@ impl Outgoing {
             message_id: derived_message_id(seed, purpose.as_str(), &domain),
             auto_submitted: purpose.auto_submitted(),
         })
+    }
+
+    /// [`Outgoing::new`] with the body of a rendered template (and its HTML
+    /// alternative, if any).
+    pub fn from_rendered(
+        purpose: Purpose,
+        seed: &str,
+        from: &MailSettings,
+        subject: String,
+        rendered: super::Rendered,
+    ) -> anyhow::Result<Self> {
+        let mut outgoing = Self::new(purpose, seed, from, subject, rendered.text)?;
+        outgoing.html = rendered.html;
+        Ok(outgoing)
     }
 
     /// Threads this message under the incoming one: `In-Reply-To` is its
@@ -199,47 +220,46 @@ impl Outgoing {
             let chain: Vec<String> = self.references.iter().map(|r| angle(r)).collect();
             builder = builder.references(chain.join(" "));
         }
-        let message = builder
-            .multipart(self.body()?)
-            .with_context(|| format!("cannot build the {} message {:?}", self.purpose.as_str(), self.subject))?;
+        // lettre picks each part's transfer encoding: quoted-printable for
+        // French text, base64 for binary attachments.
+        let text = SinglePart::plain(self.text.clone());
+        let message = match (&self.html, self.attachments.is_empty()) {
+            (None, true) => builder.singlepart(text),
+            (Some(html), true) => builder.multipart(alternative(text, html)),
+            (html, false) => builder.multipart(self.mixed(text, html.as_deref())?),
+        }
+        .with_context(|| format!("cannot build the {} message {:?}", self.purpose.as_str(), self.subject))?;
         Ok(message.formatted())
     }
 
-    /// `text/plain`, or `multipart/alternative` with the HTML, inside a
-    /// `multipart/mixed` when there are attachments.
-    ///
-    /// Always a multipart, even for plain text alone: lettre then picks the
-    /// transfer encoding of each part (quoted-printable for French text),
-    /// and every message has the same shape for whoever reads it back.
-    fn body(&self) -> anyhow::Result<MultiPart> {
-        let text = SinglePart::builder().content_type(ContentType::TEXT_PLAIN).body(self.text.clone());
-        let main = match &self.html {
-            Some(html) => MultiPart::alternative()
-                .singlepart(text)
-                .singlepart(SinglePart::builder().content_type(ContentType::TEXT_HTML).body(html.clone())),
+    /// `multipart/mixed`: the text (or the text/HTML alternative) first,
+    /// then the attachments.
+    fn mixed(&self, text: SinglePart, html: Option<&str>) -> anyhow::Result<MultiPart> {
+        let mut mixed = match html {
+            Some(html) => MultiPart::mixed().multipart(alternative(text, html)),
             None => MultiPart::mixed().singlepart(text),
         };
-        if self.attachments.is_empty() {
-            return Ok(main);
-        }
-        let mut mixed = if self.html.is_some() { MultiPart::mixed().multipart(main) } else { main };
         for attachment in &self.attachments {
             let content_type = ContentType::parse(&attachment.content_type).with_context(|| {
                 format!("attachment {}: bad content type {:?}", attachment.name, attachment.content_type)
             })?;
-            mixed = mixed
-                .singlepart(MimeAttachment::new(attachment.name.clone()).body(attachment.bytes.clone(), content_type));
+            mixed = mixed.singlepart(
+                MimeAttachment::new(attachment.name.clone()).body(attachment.bytes.clone(), content_type),
+            );
         }
         Ok(mixed)
     }
 }
 
 /// A Message-ID that depends only on what is answered and why:
-/// `<sha256(seed, purpose)@domain>`. The seed is the incoming Message-ID
-/// (or the hash of its raw bytes when it has none) for an answer, the token
-/// for an invitation or a result. The same answer composed twice, after a
+/// `<sha256(seed, purpose)@domain>`. The same answer composed twice, after a
 /// crash or a retry, has the same Message-ID, so a client or server that
 /// sees both shows one message.
+///
+/// The seed must name one message: for an answer, the incoming Message-ID
+/// (or the hash of its raw bytes when it has none); for what choixbot sends
+/// on its own, the token *and* the recipient (the invitation to an intern
+/// and the one to their proxy are two messages: `"TOKEN:proxy@…"`).
 pub fn derived_message_id(seed: &str, purpose: &str, domain: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(seed.as_bytes());
@@ -255,6 +275,12 @@ pub fn derived_message_id(seed: &str, purpose: &str, domain: &str) -> String {
 fn angle(id: &str) -> String {
     let id = id.trim().trim_start_matches('<').trim_end_matches('>');
     format!("<{id}>")
+}
+
+/// `multipart/alternative`: the plain text, then the HTML (the last part is
+/// the one clients prefer).
+fn alternative(text: SinglePart, html: &str) -> MultiPart {
+    MultiPart::alternative().singlepart(text).singlepart(SinglePart::html(html.to_string()))
 }
 
 fn mailbox(email: &Email) -> anyhow::Result<Mailbox> {

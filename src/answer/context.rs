@@ -220,7 +220,14 @@ pub struct InvitationContext {
 
 impl InvitationContext {
     /// `reply_to` is `MailSettings::reply_to_for(token)`.
-    pub fn new(session: SessionFacts, intern: &Intern, proxy: bool, posts: &[Post], token: &str, reply_to: &str) -> Self {
+    pub fn new(
+        session: SessionFacts,
+        intern: &Intern,
+        proxy: bool,
+        posts: &[Post],
+        token: &str,
+        reply_to: &str,
+    ) -> Self {
         let lines = PostLine::open_to(&intern.group, posts);
         Self {
             session,
@@ -306,7 +313,9 @@ impl RejectionContext {
             intern: intern.map(InternFacts::from),
             proxy,
             reasons: reasons.iter().map(Reason::sentence).collect(),
-            wishes_in_force: intern.map(|i| WishLine::list(wishes_in_force, &i.group, posts)).unwrap_or_default(),
+            wishes_in_force: intern
+                .map(|i| WishLine::list(wishes_in_force, &i.group, posts))
+                .unwrap_or_default(),
             open,
         }
     }

@@ -82,7 +82,10 @@ mod tests {
     #[test]
     fn summer_deadline_is_read_at_utc_plus_two() {
         let instant = Utc.with_ymd_and_hms(2020, 5, 4, 21, 59, 0).unwrap();
-        assert_eq!(deadline_in_words(instant, chrono_tz::Europe::Paris), "lundi 4 mai 2020 à 23 h 59 (heure de Paris)");
+        assert_eq!(
+            deadline_in_words(instant, chrono_tz::Europe::Paris),
+            "lundi 4 mai 2020 à 23 h 59 (heure de Paris)"
+        );
     }
 
     #[test]
@@ -97,7 +100,10 @@ mod tests {
     #[test]
     fn first_of_the_month_and_midnight_minutes_are_written_the_french_way() {
         let instant = Utc.with_ymd_and_hms(2020, 5, 1, 7, 5, 0).unwrap();
-        assert_eq!(deadline_in_words(instant, chrono_tz::Europe::Paris), "vendredi 1er mai 2020 à 9 h 05 (heure de Paris)");
+        assert_eq!(
+            deadline_in_words(instant, chrono_tz::Europe::Paris),
+            "vendredi 1er mai 2020 à 9 h 05 (heure de Paris)"
+        );
         let instant = Utc.with_ymd_and_hms(2021, 8, 15, 12, 0, 0).unwrap();
         assert_eq!(
             deadline_in_words(instant, chrono_tz::America::Guadeloupe),

@@ -22,7 +22,8 @@ pub use compose::{
     XLSX_CONTENT_TYPE,
 };
 pub use context::{
-    ConfirmationContext, InternFacts, InvitationContext, Outcome, PostLine, RejectionContext, SessionFacts, WishLine,
+    ConfirmationContext, InternFacts, InvitationContext, Outcome, PostLine, RejectionContext, SessionFacts,
+    WishLine,
 };
 pub use reason::Reason;
 pub use templates::{built_in, template_names, Rendered, Templates};

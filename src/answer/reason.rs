@@ -33,6 +33,12 @@ pub enum Reason {
     },
     /// The personal reference in the message belongs to another intern.
     TokenOfSomeoneElse,
+    /// Told to the owner of a token: their reference was used from
+    /// another address, and that message was not taken into account.
+    TokenUsedBy {
+        /// The address the message came from.
+        address: String,
+    },
     /// The message arrived after the close.
     AfterDeadline,
     /// More numbers than a reply may hold.
@@ -69,6 +75,10 @@ impl Reason {
             Self::TokenOfSomeoneElse => "La référence personnelle de ce message appartient à un autre interne : \
                  répondez depuis votre propre invitation, avec votre propre référence."
                 .into(),
+            Self::TokenUsedBy { address } => format!(
+                "Votre référence personnelle a été utilisée depuis l'adresse {address}, qui n'est pas la vôtre : \
+                 ce message n'a pas été pris en compte. Si vous ne l'avez pas transféré, prévenez les référents."
+            ),
             Self::AfterDeadline => {
                 "Votre message est arrivé après la clôture des choix : il ne peut plus être pris en compte.".into()
             }
@@ -100,6 +110,7 @@ mod tests {
             (Reason::NotOpenToGroup { ars_id: "4521".into(), group: "Pédiatrie".into() }, "4521"),
             (Reason::DuplicateNumber("1234".into()), "1234"),
             (Reason::UnknownSender { address: "x@ex.fr".into() }, "x@ex.fr"),
+            (Reason::TokenUsedBy { address: "y@ex.fr".into() }, "y@ex.fr"),
             (Reason::TooManyNumbers { count: 45, max: 30 }, "45"),
         ];
         for (reason, needle) in reasons {

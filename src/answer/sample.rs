@@ -110,12 +110,23 @@ impl Samples {
             Reason::UnknownNumber("9999".into()),
             Reason::NotOpenToGroup { ars_id: "5678".into(), group: "Pédiatrie".into() },
         ];
-        let vacancy = |ars_id: &str, places_left| Vacancy { ars_id: id(ars_id), group: intern.group.clone(), places_left };
+        let vacancy = |ars_id: &str, places_left| Vacancy {
+            ars_id: id(ars_id),
+            group: intern.group.clone(),
+            places_left,
+        };
         let vacancies = [vacancy("87", 2), vacancy("9012", 1)];
         Self {
             invitation: InvitationContext::new(session.clone(), &intern, false, &posts, token, reply_to),
             proxy_invitation: InvitationContext::new(session.clone(), &intern, true, &posts, token, reply_to),
-            confirmation: ConfirmationContext::new(session.clone(), &intern, false, &wishes, &assigned, &posts),
+            confirmation: ConfirmationContext::new(
+                session.clone(),
+                &intern,
+                false,
+                &wishes,
+                &assigned,
+                &posts,
+            ),
             surnombre_confirmation: ConfirmationContext::new(
                 session.clone(),
                 &surnombre,
@@ -124,7 +135,14 @@ impl Samples {
                 &assignment(&surnombre, Status::Surnombre, Some("4521")),
                 &posts,
             ),
-            rejection: RejectionContext::new(session.clone(), Some(&intern), false, &reasons, &wishes, &posts),
+            rejection: RejectionContext::new(
+                session.clone(),
+                Some(&intern),
+                false,
+                &reasons,
+                &wishes,
+                &posts,
+            ),
             stranger_rejection: RejectionContext::new(
                 session.clone(),
                 None,
@@ -139,7 +157,8 @@ impl Samples {
             vacancies: VacanciesContext::new(session.clone(), &intern, false, &absent, &vacancies, &posts),
             ars_list: ArsListContext {
                 session,
-                summary: "Pédiatrie\n  12  LEFÈVRE Zoé  classique  n° 1234  Hôpital Necker – Néonatologie".into(),
+                summary: "Pédiatrie\n  12  LEFÈVRE Zoé  classique  n° 1234  Hôpital Necker – Néonatologie"
+                    .into(),
                 attachments: vec!["choix-ete-2020.csv".into(), "choix-ete-2020.xlsx".into()],
                 interns: 1,
             },

@@ -161,7 +161,8 @@ fn read_override(dir: &Path, name: &str) -> anyhow::Result<Option<String>> {
 }
 
 fn to_tera(stem: &str, context: &impl Serialize) -> anyhow::Result<tera::Context> {
-    tera::Context::from_serialize(context).with_context(|| format!("cannot build the context of template {stem}"))
+    tera::Context::from_serialize(context)
+        .with_context(|| format!("cannot build the context of template {stem}"))
 }
 
 /// Tera's error and its causes on one line: the top error alone says only

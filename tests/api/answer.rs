@@ -5,14 +5,14 @@
 
 mod compose;
 
-use chrono::TimeZone;
 use choixbot::allocation::{Assignment, Status, Vacancy};
 use choixbot::answer::sample::{sample_intern, sample_posts, sample_session, Samples};
 use choixbot::answer::{
-    template_names, ArsListContext, ClosedContext, ConfirmationContext, InvitationContext, Reason, RejectionContext,
-    ResultContext, SessionFacts, Templates, VacanciesContext,
+    template_names, ArsListContext, ClosedContext, ConfirmationContext, InvitationContext, Reason,
+    RejectionContext, ResultContext, SessionFacts, Templates, VacanciesContext,
 };
 use choixbot::domain::{ArsId, ChoiceType, Email, Intern};
+use chrono::TimeZone;
 
 fn templates() -> Templates {
     Templates::load(None).expect("the built-in templates load")
@@ -34,8 +34,14 @@ fn assignment(intern: &Intern, status: Status, ars_id: Option<&str>) -> Assignme
 
 fn invitation(session: SessionFacts, proxy: bool) -> String {
     let intern = sample_intern(ChoiceType::Classique);
-    let context =
-        InvitationContext::new(session, &intern, proxy, &sample_posts(), "abcdefghijk23456", "choix+abcdefghijk23456@asso.example");
+    let context = InvitationContext::new(
+        session,
+        &intern,
+        proxy,
+        &sample_posts(),
+        "abcdefghijk23456",
+        "choix+abcdefghijk23456@asso.example",
+    );
     templates().invitation(&context).unwrap().text
 }
 
@@ -47,7 +53,12 @@ fn the_built_in_templates_pass_the_start_up_check() {
 #[test]
 fn the_invitation_gives_group_rank_every_post_with_places_the_deadline_and_the_reference() {
     let text = invitation(sample_session(), false);
-    for needle in ["Bonjour Zoé Lefèvre", "DES : Pédiatrie", "Rang sur la liste d'appel : 12", "Type de choix : classique"] {
+    for needle in [
+        "Bonjour Zoé Lefèvre",
+        "DES : Pédiatrie",
+        "Rang sur la liste d'appel : 12",
+        "Type de choix : classique",
+    ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
     for line in [
@@ -62,7 +73,10 @@ fn the_invitation_gives_group_rank_every_post_with_places_the_deadline_and_the_r
     assert!(text.contains("lundi 4 mai 2020 à 23 h 59 (heure de Paris)"), "{text}");
     assert!(text.contains("abcdefghijk23456"), "{text}");
     assert!(text.contains("seule la dernière réponse valide compte"), "{text}");
-    assert!(text.contains("1) 87") && text.contains("87, 1234 et 4521"), "examples use the group's posts:\n{text}");
+    assert!(
+        text.contains("1) 87") && text.contains("87, 1234 et 4521"),
+        "examples use the group's posts:\n{text}"
+    );
 }
 
 #[test]
@@ -82,10 +96,27 @@ fn the_proxy_invitation_says_whom_they_choose_for() {
 }
 
 #[test]
+fn the_invitation_explains_the_supernumerary_rule_to_supernumeraries_only() {
+    let render = |choice_type| {
+        let intern = sample_intern(choice_type);
+        let context =
+            InvitationContext::new(sample_session(), &intern, false, &sample_posts(), "t", "r@asso.example");
+        templates().invitation(&context).unwrap().text
+    };
+    let validant = render(ChoiceType::SurnombreValidant);
+    assert!(validant.contains("Type de choix : surnombre validant"), "{validant}");
+    assert!(validant.contains("vous obtiendrez le premier de vos vœux\noù il reste une place"), "{validant}");
+    let non_validant = render(ChoiceType::SurnombreNonValidant);
+    assert!(non_validant.contains("même si toutes ses places sont prises"), "{non_validant}");
+    assert!(!render(ChoiceType::Classique).contains("surnombre"));
+}
+
+#[test]
 fn the_html_invitation_escapes_what_interns_typed() {
     let mut intern = sample_intern(ChoiceType::Classique);
     intern.first_name = "<script>alert(1)</script>".into();
-    let context = InvitationContext::new(sample_session(), &intern, false, &sample_posts(), "t", "r@asso.example");
+    let context =
+        InvitationContext::new(sample_session(), &intern, false, &sample_posts(), "t", "r@asso.example");
     let rendered = templates().invitation(&context).unwrap();
     let html = rendered.html.expect("the invitation has an HTML part");
     assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"), "{html}");
@@ -98,7 +129,8 @@ fn the_confirmation_restates_the_wishes_in_order_and_the_provisional_result() {
     let intern = sample_intern(ChoiceType::Classique);
     let wishes = ids(&["4521", "1234", "9012"]);
     let provisional = assignment(&intern, Status::Assigned, Some("1234"));
-    let context = ConfirmationContext::new(sample_session(), &intern, false, &wishes, &provisional, &sample_posts());
+    let context =
+        ConfirmationContext::new(sample_session(), &intern, false, &wishes, &provisional, &sample_posts());
     let rendered = templates().confirmation(&context).unwrap();
     let text = rendered.text;
     let first = text.find("1. n° 4521 – Hôpital Robert-Debré").expect(&text);
@@ -106,7 +138,10 @@ fn the_confirmation_restates_the_wishes_in_order_and_the_provisional_result() {
     let third = text.find("3. n° 9012").expect(&text);
     assert!(first < second && second < third, "{text}");
     assert!(text.contains("si la session était close maintenant"), "{text}");
-    assert!(text.contains("vous obtiendriez\nle poste n° 1234 – Hôpital Necker – Néonatologie (Paris)."), "{text}");
+    assert!(
+        text.contains("vous obtiendriez\nle poste n° 1234 – Hôpital Necker – Néonatologie (Paris)."),
+        "{text}"
+    );
     assert!(text.contains("Vous pouvez les modifier jusqu'au lundi 4 mai 2020 à 23 h 59"), "{text}");
     assert!(rendered.html.unwrap().contains("<li>n° 4521"));
 }
@@ -115,7 +150,14 @@ fn the_confirmation_restates_the_wishes_in_order_and_the_provisional_result() {
 fn the_confirmation_says_when_no_wish_would_be_obtained() {
     let intern = sample_intern(ChoiceType::Classique);
     let provisional = assignment(&intern, Status::Unassigned, None);
-    let context = ConfirmationContext::new(sample_session(), &intern, false, &ids(&["4521"]), &provisional, &sample_posts());
+    let context = ConfirmationContext::new(
+        sample_session(),
+        &intern,
+        false,
+        &ids(&["4521"]),
+        &provisional,
+        &sample_posts(),
+    );
     let text = templates().confirmation(&context).unwrap().text;
     assert!(text.contains("aucun poste") && text.contains("Ajoutez"), "{text}");
 }
@@ -130,7 +172,8 @@ fn the_rejection_gives_every_reason_naming_its_number_and_the_list_in_force() {
         Reason::TooManyNumbers { count: 45, max: 30 },
     ];
     let in_force = ids(&["4521", "1234"]);
-    let context = RejectionContext::new(sample_session(), Some(&intern), false, &reasons, &in_force, &sample_posts());
+    let context =
+        RejectionContext::new(sample_session(), Some(&intern), false, &reasons, &in_force, &sample_posts());
     let text = templates().rejection(&context).unwrap().text;
     for reason in &reasons {
         assert!(text.contains(&reason.sentence()), "missing {reason:?} in:\n{text}");
@@ -139,15 +182,24 @@ fn the_rejection_gives_every_reason_naming_its_number_and_the_list_in_force() {
         assert!(text.contains(number), "{number} not named:\n{text}");
     }
     assert!(text.contains("La liste précédente reste en vigueur"), "{text}");
-    assert!(text.contains("1. n° 4521 – Hôpital Robert-Debré") && text.contains("2. n° 1234 – Hôpital Necker"), "{text}");
+    assert!(
+        text.contains("1. n° 4521 – Hôpital Robert-Debré") && text.contains("2. n° 1234 – Hôpital Necker"),
+        "{text}"
+    );
     assert!(text.contains("jusqu'au lundi 4 mai 2020"), "{text}");
 }
 
 #[test]
 fn the_rejection_says_when_no_wish_is_recorded() {
     let intern = sample_intern(ChoiceType::Classique);
-    let context =
-        RejectionContext::new(sample_session(), Some(&intern), false, &[Reason::NoNumberFound], &[], &sample_posts());
+    let context = RejectionContext::new(
+        sample_session(),
+        Some(&intern),
+        false,
+        &[Reason::NoNumberFound],
+        &[],
+        &sample_posts(),
+    );
     let text = templates().rejection(&context).unwrap().text;
     assert!(text.contains("Aucun vœu enregistré"), "{text}");
     assert!(text.contains(&Reason::NoNumberFound.sentence()), "{text}");
@@ -157,18 +209,33 @@ fn the_rejection_says_when_no_wish_is_recorded() {
 #[test]
 fn a_rejection_after_the_deadline_does_not_invite_a_new_try() {
     let intern = sample_intern(ChoiceType::Classique);
-    let context =
-        RejectionContext::new(sample_session(), Some(&intern), false, &[Reason::AfterDeadline], &[], &sample_posts());
+    let context = RejectionContext::new(
+        sample_session(),
+        Some(&intern),
+        false,
+        &[Reason::AfterDeadline],
+        &[],
+        &sample_posts(),
+    );
     let text = templates().rejection(&context).unwrap().text;
-    assert!(text.contains(&Reason::AfterDeadline.sentence()) && !text.contains("répondre de nouveau"), "{text}");
+    assert!(
+        text.contains(&Reason::AfterDeadline.sentence()) && !text.contains("répondre de nouveau"),
+        "{text}"
+    );
 }
 
 #[test]
 fn the_closed_answer_says_nothing_changes_and_what_was_recorded() {
     let intern = sample_intern(ChoiceType::Classique);
     let result = assignment(&intern, Status::Assigned, Some("1234"));
-    let context =
-        ClosedContext::new(sample_session(), &intern, false, &ids(&["4521", "1234"]), Some(&result), &sample_posts());
+    let context = ClosedContext::new(
+        sample_session(),
+        &intern,
+        false,
+        &ids(&["4521", "1234"]),
+        Some(&result),
+        &sample_posts(),
+    );
     let text = templates().closed(&context).unwrap().text;
     assert!(text.contains("il ne change rien"), "{text}");
     assert!(text.contains("1. n° 4521") && text.contains("2. n° 1234"), "{text}");
@@ -180,8 +247,14 @@ fn the_result_names_the_post_the_surnombre_or_the_absence() {
     let intern = sample_intern(ChoiceType::SurnombreValidant);
     let posts = sample_posts();
     let render = |status, ars_id, wishes: &[&str]| {
-        let context =
-            ResultContext::new(sample_session(), &intern, false, &assignment(&intern, status, ars_id), &ids(wishes), &posts);
+        let context = ResultContext::new(
+            sample_session(),
+            &intern,
+            false,
+            &assignment(&intern, status, ars_id),
+            &ids(wishes),
+            &posts,
+        );
         templates().result(&context).unwrap().text
     };
     let surnombre = render(Status::Surnombre, Some("4521"), &["4521"]);
@@ -202,14 +275,21 @@ fn the_vacancies_notice_lists_places_left_and_whom_to_contact() {
         group: choixbot::domain::Group::parse(group).unwrap(),
         places_left,
     };
-    let vacancies = [vacancy("87", "Pédiatrie", 2), vacancy("9012", "Pédiatrie", 1), vacancy("5678", "Médecine générale", 1)];
+    let vacancies = [
+        vacancy("87", "Pédiatrie", 2),
+        vacancy("9012", "Pédiatrie", 1),
+        vacancy("5678", "Médecine générale", 1),
+    ];
     let deadline = chrono::Utc.with_ymd_and_hms(2020, 5, 4, 21, 59, 0).unwrap();
     let referents = [Email::parse("ref1@asso.example").unwrap(), Email::parse("ref2@asso.example").unwrap()];
     let session = SessionFacts::new("Semestre d'été 2020", deadline, chrono_tz::Europe::Paris, &referents);
     let absent = assignment(&intern, Status::Absent, None);
     let context = VacanciesContext::new(session, &intern, false, &absent, &vacancies, &sample_posts());
     let text = templates().vacancies(&context).unwrap().text;
-    assert!(text.contains("n° 87 – CHI Créteil – Pédiatrie générale (Créteil) – 2 places restantes"), "{text}");
+    assert!(
+        text.contains("n° 87 – CHI Créteil – Pédiatrie générale (Créteil) – 2 places restantes"),
+        "{text}"
+    );
     assert!(text.contains("n° 9012 – 1 place restante"), "{text}");
     assert!(!text.contains("5678"), "another group's vacancy is offered:\n{text}");
     assert!(text.contains("ref1@asso.example") && text.contains("ref2@asso.example"), "{text}");

@@ -25,9 +25,14 @@ fn confirmation(incoming_id: &str) -> Outgoing {
     let rendered = Templates::load(None).unwrap().confirmation(&Samples::new().confirmation).unwrap();
     let token = Token::parse("abcdefghijk23456").unwrap();
     let original = subject::invitation("Semestre d'été 2020", token.as_str());
-    let mut outgoing =
-        Outgoing::new(Purpose::Confirmation, incoming_id, &mail, subject::answer(&original), rendered.text).unwrap();
-    outgoing.html = rendered.html;
+    let mut outgoing = Outgoing::from_rendered(
+        Purpose::Confirmation,
+        incoming_id,
+        &mail,
+        subject::answer(&original),
+        rendered,
+    )
+    .unwrap();
     outgoing.to = vec![Email::parse("zoe.lefevre@exemple.fr").unwrap()];
     outgoing.cc = vec![Email::parse("camille.roux@exemple.fr").unwrap()];
     outgoing.reply_to = Some(mail.reply_to_for(&token));
@@ -100,7 +105,8 @@ fn an_invitation_is_auto_generated() {
     let rendered = Templates::load(None).unwrap().invitation(&samples.invitation).unwrap();
     let token = Token::parse(&samples.invitation.token).unwrap();
     let subject = subject::invitation("Semestre d'été 2020", token.as_str());
-    let mut outgoing = Outgoing::new(Purpose::Invitation, token.as_str(), &mail, subject.clone(), rendered.text).unwrap();
+    let mut outgoing =
+        Outgoing::new(Purpose::Invitation, token.as_str(), &mail, subject.clone(), rendered.text).unwrap();
     outgoing.to = vec![Email::parse("zoe.lefevre@exemple.fr").unwrap()];
     outgoing.reply_to = Some(mail.reply_to_for(&token));
     let bytes = outgoing.to_bytes(&mail).unwrap();
@@ -127,8 +133,16 @@ fn the_ars_email_has_both_attachments_intact_with_their_content_types() {
     outgoing.to = vec![Email::parse("internat@ars.example").unwrap()];
     outgoing.cc = vec![Email::parse("referent@asso.example").unwrap()];
     outgoing.attachments = vec![
-        Attachment { name: "choix-été-2020.csv".into(), content_type: CSV_CONTENT_TYPE.into(), bytes: csv.clone() },
-        Attachment { name: "choix-ete-2020.xlsx".into(), content_type: XLSX_CONTENT_TYPE.into(), bytes: xlsx.clone() },
+        Attachment {
+            name: "choix-été-2020.csv".into(),
+            content_type: CSV_CONTENT_TYPE.into(),
+            bytes: csv.clone(),
+        },
+        Attachment {
+            name: "choix-ete-2020.xlsx".into(),
+            content_type: XLSX_CONTENT_TYPE.into(),
+            bytes: xlsx.clone(),
+        },
     ];
     let bytes = outgoing.to_bytes(&mail).unwrap();
     let message = parse(&bytes);
@@ -143,17 +157,58 @@ fn the_ars_email_has_both_attachments_intact_with_their_content_types() {
     assert_eq!(csv_part.contents(), csv.as_slice());
     let xlsx_part = attachments[1];
     let content_type = xlsx_part.content_type().unwrap();
-    assert_eq!(
-        format!("{}/{}", content_type.ctype(), content_type.subtype().unwrap()),
-        XLSX_CONTENT_TYPE
-    );
+    assert_eq!(format!("{}/{}", content_type.ctype(), content_type.subtype().unwrap()), XLSX_CONTENT_TYPE);
     assert_eq!(xlsx_part.contents(), xlsx.as_slice());
     assert!(message.body_text(0).unwrap().contains("Veuillez trouver ci-joint"));
 }
 
 #[test]
 fn a_message_without_recipients_is_refused() {
-    let outgoing = Outgoing::new(Purpose::Result, "seed", &mail_settings(), "Résultat".into(), "texte".into()).unwrap();
+    let outgoing =
+        Outgoing::new(Purpose::Result, "seed", &mail_settings(), "Résultat".into(), "texte".into()).unwrap();
     let error = outgoing.to_bytes(&mail_settings()).unwrap_err().to_string();
     assert!(error.contains("no recipient"), "{error}");
+}
+
+#[test]
+fn a_rejection_without_html_is_one_plain_text_part_in_utf8() {
+    let mail = mail_settings();
+    let rendered = Templates::load(None).unwrap().rejection(&Samples::new().rejection).unwrap();
+    assert!(rendered.html.is_none());
+    let mut outgoing =
+        Outgoing::from_rendered(Purpose::Rejection, "<in@x.example>", &mail, "Re: Choix".into(), rendered)
+            .unwrap();
+    outgoing.to = vec![Email::parse("zoe.lefevre@exemple.fr").unwrap()];
+    let outgoing = outgoing.answering("in@x.example", &[]);
+    let bytes = outgoing.to_bytes(&mail).unwrap();
+    let message = parse(&bytes);
+    let content_type = message.content_type().expect("a content type");
+    assert_eq!((content_type.ctype(), content_type.subtype()), ("text", Some("plain")));
+    assert_eq!(content_type.attribute("charset").map(str::to_ascii_lowercase).as_deref(), Some("utf-8"));
+    let text = message.body_text(0).unwrap();
+    assert!(text.contains("Le numéro 9999 ne correspond à aucun poste ouvert."), "{text}");
+    assert_eq!(message.header_raw("Auto-Submitted").map(str::trim), Some("auto-replied"));
+    assert_eq!(message.references().as_text(), Some("in@x.example"));
+}
+
+#[test]
+fn html_and_attachments_together_keep_both_bodies_and_the_files() {
+    let mail = mail_settings();
+    let rendered = Templates::load(None).unwrap().invitation(&Samples::new().invitation).unwrap();
+    let mut outgoing =
+        Outgoing::from_rendered(Purpose::Invitation, "tok:zoe@exemple.fr", &mail, "Choix".into(), rendered)
+            .unwrap();
+    outgoing.to = vec![Email::parse("zoe.lefevre@exemple.fr").unwrap()];
+    outgoing.attachments = vec![Attachment {
+        name: "postes.csv".into(),
+        content_type: CSV_CONTENT_TYPE.into(),
+        bytes: b"1234;2".to_vec(),
+    }];
+    let bytes = outgoing.to_bytes(&mail).unwrap();
+    let message = parse(&bytes);
+    assert!(message.body_text(0).unwrap().contains("POSTES OUVERTS"));
+    assert!(message.body_html(0).unwrap().contains("<td>1234</td>"));
+    let attachments: Vec<_> = message.attachments().collect();
+    assert_eq!(attachments.len(), 1);
+    assert_eq!(attachments[0].contents(), b"1234;2");
 }
