@@ -125,3 +125,16 @@ pub struct ArsListContext {
     /// How many interns are listed.
     pub interns: usize,
 }
+
+impl ArsListContext {
+    /// The cover of the list: `summary` from `ars_list::summary`, the
+    /// attachments as they will be sent.
+    pub fn new(
+        session: SessionFacts,
+        summary: String,
+        attachments: &[super::compose::Attachment],
+        interns: usize,
+    ) -> Self {
+        Self { session, summary, attachments: attachments.iter().map(|a| a.name.clone()).collect(), interns }
+    }
+}

@@ -320,3 +320,21 @@ impl RejectionContext {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SessionFacts;
+    use crate::settings::{Settings, TEMPLATE};
+
+    #[test]
+    fn session_facts_come_from_the_configuration() {
+        let mut settings = Settings::parse(TEMPLATE).unwrap();
+        let facts = SessionFacts::from_settings(&settings).unwrap();
+        assert_eq!(facts.name, settings.session.name);
+        assert_eq!(facts.deadline, "lundi 4 mai 2020 à 23 h 59 (heure de Paris)");
+        assert_eq!(facts.contacts, settings.session.referents);
+        settings.session.referents.clear();
+        let facts = SessionFacts::from_settings(&settings).unwrap();
+        assert_eq!(facts.contacts, [settings.mail.from_address().unwrap().to_string()]);
+    }
+}

@@ -299,12 +299,17 @@ fn the_vacancies_notice_lists_places_left_and_whom_to_contact() {
 #[test]
 fn the_ars_email_carries_the_summary_as_given() {
     let summary = "Pédiatrie\n  1  MARTIN Léa  classique  n° 1234\n  2  DURAND Paul  absent";
-    let context = ArsListContext {
-        session: sample_session(),
-        summary: summary.into(),
-        attachments: vec!["liste.csv".into(), "liste.xlsx".into()],
-        interns: 2,
+    let attachment = |name: &str| choixbot::answer::Attachment {
+        name: name.into(),
+        content_type: choixbot::answer::CSV_CONTENT_TYPE.into(),
+        bytes: Vec::new(),
     };
+    let context = ArsListContext::new(
+        sample_session(),
+        summary.into(),
+        &[attachment("liste.csv"), attachment("liste.xlsx")],
+        2,
+    );
     let text = templates().ars_list(&context).unwrap().text;
     assert!(text.contains(summary), "{text}");
     assert!(text.contains("liste.csv, liste.xlsx") && text.contains("(2 internes)"), "{text}");
