@@ -4,9 +4,10 @@
 
 use serde::Serialize;
 
+use super::catalog::PostCatalog;
 use super::context::{InternFacts, Outcome, PostLine, SessionFacts, WishLine};
 use crate::allocation::{Assignment, Vacancy};
-use crate::domain::{ArsId, Intern, Post};
+use crate::domain::{ArsId, Intern};
 
 /// `closed`: a reply that arrived after the close.
 #[derive(Debug, Clone, Serialize)]
@@ -30,7 +31,7 @@ impl ClosedContext {
         proxy: bool,
         wishes: &[ArsId],
         result: Option<&Assignment>,
-        posts: &[Post],
+        posts: &PostCatalog<'_>,
     ) -> Self {
         Self {
             session,
@@ -64,7 +65,7 @@ impl ResultContext {
         proxy: bool,
         assignment: &Assignment,
         wishes: &[ArsId],
-        posts: &[Post],
+        posts: &PostCatalog<'_>,
     ) -> Self {
         Self {
             session,
@@ -101,7 +102,7 @@ impl VacanciesContext {
         proxy: bool,
         assignment: &Assignment,
         vacancies: &[Vacancy],
-        posts: &[Post],
+        posts: &PostCatalog<'_>,
     ) -> Self {
         Self {
             session,

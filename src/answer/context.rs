@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
+use super::catalog::{ars_order, PostCatalog};
 use super::french::{deadline_in_words, places_in_words};
 use super::reason::Reason;
 use crate::allocation::{Assignment, Status, Vacancy};
@@ -106,37 +107,22 @@ impl PostLine {
         }
     }
 
-    /// Every post opened to `group`, in the order of the ARS numbers
-    /// (numeric when they are numbers, so 99 comes before 100).
-    pub fn open_to(group: &Group, posts: &[Post]) -> Vec<Self> {
-        let mut lines: Vec<Self> =
-            posts.iter().filter(|p| &p.group == group).map(|p| Self::new(p, p.places)).collect();
-        lines.sort_by(|a, b| ars_order(&a.ars_id, &b.ars_id));
-        lines
+    /// Every post opened to `group`, in the order of the ARS numbers.
+    pub fn open_to(group: &Group, posts: &PostCatalog<'_>) -> Vec<Self> {
+        posts.open_to(group).iter().map(|p| Self::new(p, p.places)).collect()
     }
 
-    /// The vacant posts of `group`, with their places left.
-    pub fn vacant_in(group: &Group, vacancies: &[Vacancy], posts: &[Post]) -> Vec<Self> {
+    /// The vacant posts of `group`, with their places left, in the order
+    /// of the ARS numbers.
+    pub fn vacant_in(group: &Group, vacancies: &[Vacancy], posts: &PostCatalog<'_>) -> Vec<Self> {
         let mut lines: Vec<Self> = vacancies
             .iter()
             .filter(|v| &v.group == group && v.places_left > 0)
-            .filter_map(|v| find_post(posts, &v.ars_id, group).map(|p| Self::new(p, v.places_left)))
+            .filter_map(|v| posts.get(&v.ars_id, group).map(|p| Self::new(p, v.places_left)))
             .collect();
         lines.sort_by(|a, b| ars_order(&a.ars_id, &b.ars_id));
         lines
     }
-}
-
-/// Numbers by value when both are numbers, else as text.
-fn ars_order(a: &str, b: &str) -> std::cmp::Ordering {
-    match (a.parse::<u64>(), b.parse::<u64>()) {
-        (Ok(x), Ok(y)) => x.cmp(&y).then(a.cmp(b)),
-        _ => a.cmp(b),
-    }
-}
-
-fn find_post<'a>(posts: &'a [Post], ars_id: &ArsId, group: &Group) -> Option<&'a Post> {
-    posts.iter().find(|p| &p.ars_id == ars_id && &p.group == group)
 }
 
 /// One wish in a list, in preference order.
@@ -152,14 +138,14 @@ pub struct WishLine {
 
 impl WishLine {
     /// The wishes as lines, with the labels of the group's posts.
-    pub fn list(wishes: &[ArsId], group: &Group, posts: &[Post]) -> Vec<Self> {
+    pub fn list(wishes: &[ArsId], group: &Group, posts: &PostCatalog<'_>) -> Vec<Self> {
         wishes
             .iter()
             .enumerate()
             .map(|(index, ars_id)| Self {
                 position: index + 1,
                 ars_id: ars_id.to_string(),
-                label: find_post(posts, ars_id, group).map(Post::label).unwrap_or_default(),
+                label: posts.label(ars_id, group),
             })
             .collect()
     }
@@ -178,8 +164,8 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub fn from_assignment(assignment: &Assignment, posts: &[Post]) -> Self {
-        let post = assignment.ars_id.as_ref().and_then(|id| find_post(posts, id, &assignment.group));
+    pub fn from_assignment(assignment: &Assignment, posts: &PostCatalog<'_>) -> Self {
+        let post = assignment.ars_id.as_ref().and_then(|id| posts.get(id, &assignment.group));
         Self {
             status: status_name(assignment.status).to_string(),
             ars_id: assignment.ars_id.as_ref().map(ToString::to_string),
@@ -224,7 +210,7 @@ impl InvitationContext {
         session: SessionFacts,
         intern: &Intern,
         proxy: bool,
-        posts: &[Post],
+        posts: &PostCatalog<'_>,
         token: &str,
         reply_to: &str,
     ) -> Self {
@@ -268,7 +254,7 @@ impl ConfirmationContext {
         proxy: bool,
         wishes: &[ArsId],
         provisional: &Assignment,
-        posts: &[Post],
+        posts: &PostCatalog<'_>,
     ) -> Self {
         Self {
             session,
@@ -305,7 +291,7 @@ impl RejectionContext {
         proxy: bool,
         reasons: &[Reason],
         wishes_in_force: &[ArsId],
-        posts: &[Post],
+        posts: &PostCatalog<'_>,
     ) -> Self {
         let open = !reasons.contains(&Reason::AfterDeadline);
         Self {

@@ -7,6 +7,7 @@
 //! everything here turns values into strings and bytes. The daemon decides,
 //! this module words the decision.
 
+mod catalog;
 mod closing;
 mod compose;
 mod context;
@@ -16,6 +17,7 @@ pub mod sample;
 pub mod subject;
 mod templates;
 
+pub use catalog::PostCatalog;
 pub use closing::{ArsListContext, ClosedContext, ResultContext, VacanciesContext};
 pub use compose::{
     derived_message_id, Attachment, AutoSubmitted, Outgoing, Purpose, CSV_CONTENT_TYPE, PURPOSE_HEADER,

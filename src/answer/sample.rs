@@ -7,6 +7,7 @@
 
 use chrono::TimeZone;
 
+use super::catalog::PostCatalog;
 use super::closing::{ArsListContext, ClosedContext, ResultContext, VacanciesContext};
 use super::context::{ConfirmationContext, InvitationContext, RejectionContext, SessionFacts};
 use super::reason::Reason;
@@ -97,7 +98,8 @@ fn assignment(intern: &Intern, status: Status, ars_id: Option<&str>) -> Assignme
 
 impl Samples {
     pub fn new() -> Self {
-        let posts = sample_posts();
+        let all_posts = sample_posts();
+        let posts = PostCatalog::new(&all_posts);
         let session = sample_session();
         let intern = sample_intern(ChoiceType::Classique);
         let surnombre = sample_intern(ChoiceType::SurnombreValidant);

@@ -8,8 +8,8 @@ mod compose;
 use choixbot::allocation::{Assignment, Status, Vacancy};
 use choixbot::answer::sample::{sample_intern, sample_posts, sample_session, Samples};
 use choixbot::answer::{
-    template_names, ArsListContext, ClosedContext, ConfirmationContext, InvitationContext, Reason,
-    RejectionContext, ResultContext, SessionFacts, Templates, VacanciesContext,
+    template_names, ArsListContext, ClosedContext, ConfirmationContext, InvitationContext, PostCatalog,
+    Reason, RejectionContext, ResultContext, SessionFacts, Templates, VacanciesContext,
 };
 use choixbot::domain::{ArsId, ChoiceType, Email, Intern};
 use chrono::TimeZone;
@@ -38,7 +38,7 @@ fn invitation(session: SessionFacts, proxy: bool) -> String {
         session,
         &intern,
         proxy,
-        &sample_posts(),
+        &PostCatalog::new(&sample_posts()),
         "abcdefghijk23456",
         "choix+abcdefghijk23456@asso.example",
     );
@@ -99,8 +99,14 @@ fn the_proxy_invitation_says_whom_they_choose_for() {
 fn the_invitation_explains_the_supernumerary_rule_to_supernumeraries_only() {
     let render = |choice_type| {
         let intern = sample_intern(choice_type);
-        let context =
-            InvitationContext::new(sample_session(), &intern, false, &sample_posts(), "t", "r@asso.example");
+        let context = InvitationContext::new(
+            sample_session(),
+            &intern,
+            false,
+            &PostCatalog::new(&sample_posts()),
+            "t",
+            "r@asso.example",
+        );
         templates().invitation(&context).unwrap().text
     };
     let validant = render(ChoiceType::SurnombreValidant);
@@ -115,8 +121,14 @@ fn the_invitation_explains_the_supernumerary_rule_to_supernumeraries_only() {
 fn the_html_invitation_escapes_what_interns_typed() {
     let mut intern = sample_intern(ChoiceType::Classique);
     intern.first_name = "<script>alert(1)</script>".into();
-    let context =
-        InvitationContext::new(sample_session(), &intern, false, &sample_posts(), "t", "r@asso.example");
+    let context = InvitationContext::new(
+        sample_session(),
+        &intern,
+        false,
+        &PostCatalog::new(&sample_posts()),
+        "t",
+        "r@asso.example",
+    );
     let rendered = templates().invitation(&context).unwrap();
     let html = rendered.html.expect("the invitation has an HTML part");
     assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"), "{html}");
@@ -129,8 +141,14 @@ fn the_confirmation_restates_the_wishes_in_order_and_the_provisional_result() {
     let intern = sample_intern(ChoiceType::Classique);
     let wishes = ids(&["4521", "1234", "9012"]);
     let provisional = assignment(&intern, Status::Assigned, Some("1234"));
-    let context =
-        ConfirmationContext::new(sample_session(), &intern, false, &wishes, &provisional, &sample_posts());
+    let context = ConfirmationContext::new(
+        sample_session(),
+        &intern,
+        false,
+        &wishes,
+        &provisional,
+        &PostCatalog::new(&sample_posts()),
+    );
     let rendered = templates().confirmation(&context).unwrap();
     let text = rendered.text;
     let first = text.find("1. n° 4521 – Hôpital Robert-Debré").expect(&text);
@@ -156,7 +174,7 @@ fn the_confirmation_says_when_no_wish_would_be_obtained() {
         false,
         &ids(&["4521"]),
         &provisional,
-        &sample_posts(),
+        &PostCatalog::new(&sample_posts()),
     );
     let text = templates().confirmation(&context).unwrap().text;
     assert!(text.contains("aucun poste") && text.contains("Ajoutez"), "{text}");
@@ -172,8 +190,14 @@ fn the_rejection_gives_every_reason_naming_its_number_and_the_list_in_force() {
         Reason::TooManyNumbers { count: 45, max: 30 },
     ];
     let in_force = ids(&["4521", "1234"]);
-    let context =
-        RejectionContext::new(sample_session(), Some(&intern), false, &reasons, &in_force, &sample_posts());
+    let context = RejectionContext::new(
+        sample_session(),
+        Some(&intern),
+        false,
+        &reasons,
+        &in_force,
+        &PostCatalog::new(&sample_posts()),
+    );
     let text = templates().rejection(&context).unwrap().text;
     for reason in &reasons {
         assert!(text.contains(&reason.sentence()), "missing {reason:?} in:\n{text}");
@@ -198,7 +222,7 @@ fn the_rejection_says_when_no_wish_is_recorded() {
         false,
         &[Reason::NoNumberFound],
         &[],
-        &sample_posts(),
+        &PostCatalog::new(&sample_posts()),
     );
     let text = templates().rejection(&context).unwrap().text;
     assert!(text.contains("Aucun vœu enregistré"), "{text}");
@@ -215,7 +239,7 @@ fn a_rejection_after_the_deadline_does_not_invite_a_new_try() {
         false,
         &[Reason::AfterDeadline],
         &[],
-        &sample_posts(),
+        &PostCatalog::new(&sample_posts()),
     );
     let text = templates().rejection(&context).unwrap().text;
     assert!(
@@ -234,7 +258,7 @@ fn the_closed_answer_says_nothing_changes_and_what_was_recorded() {
         false,
         &ids(&["4521", "1234"]),
         Some(&result),
-        &sample_posts(),
+        &PostCatalog::new(&sample_posts()),
     );
     let text = templates().closed(&context).unwrap().text;
     assert!(text.contains("il ne change rien"), "{text}");
@@ -245,7 +269,8 @@ fn the_closed_answer_says_nothing_changes_and_what_was_recorded() {
 #[test]
 fn the_result_names_the_post_the_surnombre_or_the_absence() {
     let intern = sample_intern(ChoiceType::SurnombreValidant);
-    let posts = sample_posts();
+    let all_posts = sample_posts();
+    let posts = PostCatalog::new(&all_posts);
     let render = |status, ars_id, wishes: &[&str]| {
         let context = ResultContext::new(
             sample_session(),
@@ -284,7 +309,14 @@ fn the_vacancies_notice_lists_places_left_and_whom_to_contact() {
     let referents = [Email::parse("ref1@asso.example").unwrap(), Email::parse("ref2@asso.example").unwrap()];
     let session = SessionFacts::new("Semestre d'été 2020", deadline, chrono_tz::Europe::Paris, &referents);
     let absent = assignment(&intern, Status::Absent, None);
-    let context = VacanciesContext::new(session, &intern, false, &absent, &vacancies, &sample_posts());
+    let context = VacanciesContext::new(
+        session,
+        &intern,
+        false,
+        &absent,
+        &vacancies,
+        &PostCatalog::new(&sample_posts()),
+    );
     let text = templates().vacancies(&context).unwrap().text;
     assert!(
         text.contains("n° 87 – CHI Créteil – Pédiatrie générale (Créteil) – 2 places restantes"),
