@@ -271,10 +271,11 @@ pub fn derived_message_id(seed: &str, purpose: &str, domain: &str) -> String {
 }
 
 /// `<id>` whether or not the brackets were given (mail-parser gives the id
-/// without them).
+/// without them). An id comes from the incoming message: white space and
+/// control characters are dropped so it cannot break the header.
 fn angle(id: &str) -> String {
-    let id = id.trim().trim_start_matches('<').trim_end_matches('>');
-    format!("<{id}>")
+    let id: String = id.chars().filter(|c| !c.is_whitespace() && !c.is_control()).collect();
+    format!("<{}>", id.trim_start_matches('<').trim_end_matches('>'))
 }
 
 /// `multipart/alternative`: the plain text, then the HTML (the last part is

@@ -10,7 +10,11 @@ pub fn invitation(session: &str, token: &str) -> String {
 
 /// `Re: ` and the subject answered, kept whole so the `réf.` stays in it;
 /// no `Re: Re: ` pile-up when the intern's subject already starts so.
+///
+/// The original comes from a stranger's message: control characters (a
+/// line break could start a header of their choosing) become spaces.
 pub fn answer(original: &str) -> String {
+    let original: String = original.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     let original = original.trim();
     let lower = original.to_lowercase();
     if lower.starts_with("re:") || lower.starts_with("re :") {
@@ -46,5 +50,11 @@ mod tests {
         assert_eq!(super::answer(&format!("RE: {subject}")), format!("RE: {subject}"));
         assert!(super::answer(&subject).ends_with("réf. abcdefghijk23456"));
         assert_eq!(super::answer("  "), "Re: Choix de stage");
+    }
+
+    #[test]
+    fn a_line_break_in_the_original_subject_cannot_start_a_header() {
+        let subject = super::answer("Choix\r\nBcc: victim@example.com");
+        assert_eq!(subject, "Re: Choix  Bcc: victim@example.com");
     }
 }

@@ -212,3 +212,12 @@ fn html_and_attachments_together_keep_both_bodies_and_the_files() {
     assert_eq!(attachments.len(), 1);
     assert_eq!(attachments[0].contents(), b"1234;2");
 }
+
+#[test]
+fn a_line_break_in_an_incoming_message_id_cannot_inject_a_header() {
+    let outgoing = confirmation("evil@x.example>\r\nBcc: victim@example.com");
+    let bytes = outgoing.to_bytes(&mail_settings()).unwrap();
+    let message = parse(&bytes);
+    assert!(message.header_raw("Bcc").is_none(), "{}", String::from_utf8_lossy(&bytes));
+    assert!(!String::from_utf8_lossy(&bytes).contains("\r\nBcc:"));
+}
