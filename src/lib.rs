@@ -8,6 +8,7 @@
 //! - [`domain`]: the vocabulary, as validated types;
 //! - [`import`]: setting up a session from the ARS's files;
 //! - [`allocation`]: who gets which post (pure);
+//! - [`answer`]: the emails choixbot writes, and their MIME composition;
 //! - [`reply`]: understanding what an intern wrote (pure);
 //! - [`ars_list`]: the consolidated list for the ARS (pure);
 //! - [`decide`]: what a reply means for the session (pure);
@@ -20,6 +21,7 @@
 //! - [`cli`]: the commands.
 
 pub mod allocation;
+pub mod answer;
 pub mod ars_list;
 pub mod cli;
 pub mod close;

@@ -1,0 +1,141 @@
+//! The contexts of the emails sent at and after the close: the "closed"
+//! answer, each intern's result, the vacant-posts notice and the email to
+//! the ARS (the other contexts are in `context.rs`).
+
+use serde::Serialize;
+
+use super::catalog::PostCatalog;
+use super::context::{InternFacts, Outcome, PostLine, SessionFacts, WishLine};
+use crate::allocation::{Assignment, Vacancy};
+use crate::domain::{ArsId, Intern};
+
+/// `closed`: a reply that arrived after the close.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClosedContext {
+    /// The session.
+    pub session: SessionFacts,
+    /// The intern who wrote.
+    pub intern: InternFacts,
+    /// Whether this copy goes to the intern's proxy.
+    pub proxy: bool,
+    /// The wishes recorded at the close (empty: none).
+    pub wishes: Vec<WishLine>,
+    /// The result, once the final allocation has run.
+    pub result: Option<Outcome>,
+}
+
+impl ClosedContext {
+    pub fn new(
+        session: SessionFacts,
+        intern: &Intern,
+        proxy: bool,
+        wishes: &[ArsId],
+        result: Option<&Assignment>,
+        posts: &PostCatalog<'_>,
+    ) -> Self {
+        Self {
+            session,
+            intern: intern.into(),
+            proxy,
+            wishes: WishLine::list(wishes, &intern.group, posts),
+            result: result.map(|a| Outcome::from_assignment(a, posts)),
+        }
+    }
+}
+
+/// `result`: the final result, sent to each intern at the close.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResultContext {
+    /// The session.
+    pub session: SessionFacts,
+    /// The intern.
+    pub intern: InternFacts,
+    /// Whether this copy goes to the intern's proxy.
+    pub proxy: bool,
+    /// What the intern obtained.
+    pub outcome: Outcome,
+    /// The wishes the result was computed from (empty: absent).
+    pub wishes: Vec<WishLine>,
+}
+
+impl ResultContext {
+    pub fn new(
+        session: SessionFacts,
+        intern: &Intern,
+        proxy: bool,
+        assignment: &Assignment,
+        wishes: &[ArsId],
+        posts: &PostCatalog<'_>,
+    ) -> Self {
+        Self {
+            session,
+            intern: intern.into(),
+            proxy,
+            outcome: Outcome::from_assignment(assignment, posts),
+            wishes: WishLine::list(wishes, &intern.group, posts),
+        }
+    }
+}
+
+/// `vacancies`: for absent and unassigned interns, the posts of their group
+/// still vacant and whom to contact (seed 000: "Vous devrez alors nous
+/// contacter afin de choisir sur les postes restés vacants").
+#[derive(Debug, Clone, Serialize)]
+pub struct VacanciesContext {
+    /// The session (its `contacts` are whom to write to).
+    pub session: SessionFacts,
+    /// The intern.
+    pub intern: InternFacts,
+    /// Whether this copy goes to the intern's proxy.
+    pub proxy: bool,
+    /// Whether the intern gave no wishes (absent) rather than wishes that
+    /// were all taken (unassigned).
+    pub absent: bool,
+    /// The vacant posts of the group, with places left.
+    pub vacancies: Vec<PostLine>,
+}
+
+impl VacanciesContext {
+    pub fn new(
+        session: SessionFacts,
+        intern: &Intern,
+        proxy: bool,
+        assignment: &Assignment,
+        vacancies: &[Vacancy],
+        posts: &PostCatalog<'_>,
+    ) -> Self {
+        Self {
+            session,
+            intern: intern.into(),
+            proxy,
+            absent: assignment.status == crate::allocation::Status::Absent,
+            vacancies: PostLine::vacant_in(&intern.group, vacancies, posts),
+        }
+    }
+}
+
+/// `ars_list`: the cover text of the consolidated list.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArsListContext {
+    /// The session.
+    pub session: SessionFacts,
+    /// The readable summary made by `ars_list::summary`, given as is.
+    pub summary: String,
+    /// The attachments' file names, for the cover text.
+    pub attachments: Vec<String>,
+    /// How many interns are listed.
+    pub interns: usize,
+}
+
+impl ArsListContext {
+    /// The cover of the list: `summary` from `ars_list::summary`, the
+    /// attachments as they will be sent.
+    pub fn new(
+        session: SessionFacts,
+        summary: String,
+        attachments: &[super::compose::Attachment],
+        interns: usize,
+    ) -> Self {
+        Self { session, summary, attachments: attachments.iter().map(|a| a.name.clone()).collect(), interns }
+    }
+}

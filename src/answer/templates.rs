@@ -1,0 +1,179 @@
+//! The email templates: built into the binary, and overridable by a
+//! directory of files with the same names, so a referent can reword an email
+//! without rebuilding choixbot.
+//!
+//! A template that does not parse or does not render is found at start-up,
+//! not at the close with 10,000 results to send: [`Templates::check`]
+//! renders every template with sample data (`sample.rs`) and names the one
+//! that fails with tera's own explanation.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Context as _};
+use serde::Serialize;
+use tera::Tera;
+
+use super::closing::{ArsListContext, ClosedContext, ResultContext, VacanciesContext};
+use super::context::{ConfirmationContext, InvitationContext, RejectionContext};
+
+/// The file names of the templates, with their built-in text.
+const BUILT_IN: [(&str, &str); 9] = [
+    ("invitation.txt.tera", include_str!("../../templates/invitation.txt.tera")),
+    ("invitation.html.tera", include_str!("../../templates/invitation.html.tera")),
+    ("confirmation.txt.tera", include_str!("../../templates/confirmation.txt.tera")),
+    ("confirmation.html.tera", include_str!("../../templates/confirmation.html.tera")),
+    ("rejection.txt.tera", include_str!("../../templates/rejection.txt.tera")),
+    ("closed.txt.tera", include_str!("../../templates/closed.txt.tera")),
+    ("result.txt.tera", include_str!("../../templates/result.txt.tera")),
+    ("vacancies.txt.tera", include_str!("../../templates/vacancies.txt.tera")),
+    ("ars_list.txt.tera", include_str!("../../templates/ars_list.txt.tera")),
+];
+
+/// The names of every template, for `check` and for referents who want to
+/// copy them.
+pub fn template_names() -> impl Iterator<Item = &'static str> {
+    BUILT_IN.iter().map(|(name, _)| *name)
+}
+
+/// The built-in text of a template, to write out as a starting point.
+pub fn built_in(name: &str) -> Option<&'static str> {
+    BUILT_IN.iter().find(|(n, _)| *n == name).map(|(_, text)| *text)
+}
+
+/// A rendered email body: plain text, and an HTML alternative for the
+/// templates that have one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The `text/plain` part.
+    pub text: String,
+    /// The `text/html` part, if the email has one.
+    pub html: Option<String>,
+}
+
+/// The loaded templates.
+#[derive(Debug)]
+pub struct Templates {
+    /// Every template, parsed.
+    tera: Tera,
+}
+
+impl Templates {
+    /// The built-in templates, each replaced by the file of the same name in
+    /// `dir` when there is one. Fails on a directory that cannot be read or
+    /// a template that does not parse, naming the file.
+    pub fn load(dir: Option<&Path>) -> anyhow::Result<Self> {
+        let mut sources: Vec<(String, String)> = Vec::new();
+        for (name, text) in BUILT_IN {
+            let text = match dir {
+                Some(dir) => read_override(dir, name)?.unwrap_or_else(|| text.to_string()),
+                None => text.to_string(),
+            };
+            sources.push((name.to_string(), text));
+        }
+        let mut tera = Tera::default();
+        // Tera escapes only `.html`/`.htm`/`.xml` by default; ours end in
+        // `.html.tera`. Without this, a name like "<b>" would become markup.
+        tera.autoescape_on(vec![".html.tera"]);
+        for (name, text) in &sources {
+            tera.add_raw_template(name, text)
+                .map_err(|error| anyhow!("template {name} does not parse: {}", tera_cause(&error)))?;
+        }
+        Ok(Self { tera })
+    }
+
+    /// Renders every template with sample data; the error names the
+    /// template that fails and why. choixbot refuses to start on an error.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let samples = super::sample::Samples::new();
+        self.invitation(&samples.invitation)?;
+        self.invitation(&samples.proxy_invitation)?;
+        self.confirmation(&samples.confirmation)?;
+        self.confirmation(&samples.surnombre_confirmation)?;
+        self.rejection(&samples.rejection)?;
+        self.rejection(&samples.stranger_rejection)?;
+        self.closed(&samples.closed)?;
+        self.result(&samples.result)?;
+        self.result(&samples.absent_result)?;
+        self.vacancies(&samples.vacancies)?;
+        self.ars_list(&samples.ars_list)?;
+        Ok(())
+    }
+
+    pub fn invitation(&self, context: &InvitationContext) -> anyhow::Result<Rendered> {
+        self.render_pair("invitation", context)
+    }
+
+    pub fn confirmation(&self, context: &ConfirmationContext) -> anyhow::Result<Rendered> {
+        self.render_pair("confirmation", context)
+    }
+
+    pub fn rejection(&self, context: &RejectionContext) -> anyhow::Result<Rendered> {
+        self.render_text("rejection", context)
+    }
+
+    pub fn closed(&self, context: &ClosedContext) -> anyhow::Result<Rendered> {
+        self.render_text("closed", context)
+    }
+
+    pub fn result(&self, context: &ResultContext) -> anyhow::Result<Rendered> {
+        self.render_text("result", context)
+    }
+
+    pub fn vacancies(&self, context: &VacanciesContext) -> anyhow::Result<Rendered> {
+        self.render_text("vacancies", context)
+    }
+
+    pub fn ars_list(&self, context: &ArsListContext) -> anyhow::Result<Rendered> {
+        self.render_text("ars_list", context)
+    }
+
+    fn render_text(&self, stem: &str, context: &impl Serialize) -> anyhow::Result<Rendered> {
+        let context = to_tera(stem, context)?;
+        Ok(Rendered { text: self.render_one(&format!("{stem}.txt.tera"), &context)?, html: None })
+    }
+
+    fn render_pair(&self, stem: &str, context: &impl Serialize) -> anyhow::Result<Rendered> {
+        let context = to_tera(stem, context)?;
+        let text = self.render_one(&format!("{stem}.txt.tera"), &context)?;
+        let html = self.render_one(&format!("{stem}.html.tera"), &context)?;
+        Ok(Rendered { text, html: Some(html) })
+    }
+
+    fn render_one(&self, name: &str, context: &tera::Context) -> anyhow::Result<String> {
+        self.tera
+            .render(name, context)
+            .map_err(|error| anyhow!("template {name} does not render: {}", tera_cause(&error)))
+    }
+}
+
+/// Reads `dir/name` if it exists.
+fn read_override(dir: &Path, name: &str) -> anyhow::Result<Option<String>> {
+    if !dir.is_dir() {
+        return Err(anyhow!("template directory {} does not exist or is not a directory", dir.display()));
+    }
+    let path = dir.join(name);
+    if !path.exists() {
+        return Ok(None);
+    }
+    std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read template {}", path.display()))
+        .map(Some)
+}
+
+fn to_tera(stem: &str, context: &impl Serialize) -> anyhow::Result<tera::Context> {
+    tera::Context::from_serialize(context)
+        .with_context(|| format!("cannot build the context of template {stem}"))
+}
+
+/// Tera's error and its causes on one line: the top error alone says only
+/// "Failed to render", the cause says which variable or filter.
+fn tera_cause(error: &tera::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
