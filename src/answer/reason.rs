@@ -1,5 +1,4 @@
-//! Why a reply was rejected, as the daemon decides it, and the one French
-//! sentence that tells the intern (SPEC §6: "every reason, each one naming
+//! The one French sentence that tells the intern why a reply was rejected (SPEC §6: "every reason, each one naming
 //! the number concerned").
 //!
 //! The daemon produces a list of [`Reason`]s; the rejection template shows
@@ -7,51 +6,7 @@
 //! every reason is always explained even when a referent edits the template
 //! (a template cannot forget a variant it does not know about).
 
-use serde::{Deserialize, Serialize};
-
-/// One reason a reply is not taken into account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "reason", content = "detail", rename_all = "snake_case")]
-pub enum Reason {
-    /// A number written as a choice that is no open post at all.
-    UnknownNumber(String),
-    /// A post that exists, but is opened to other groups only.
-    NotOpenToGroup {
-        /// The number written.
-        ars_id: String,
-        /// The intern's group (DES).
-        group: String,
-    },
-    /// The same number written twice in one list.
-    DuplicateNumber(String),
-    /// The message holds no ARS number at all.
-    NoNumberFound,
-    /// The sender is neither an intern nor a proxy of this session.
-    UnknownSender {
-        /// The address the message came from.
-        address: String,
-    },
-    /// The personal reference in the message belongs to another intern.
-    TokenOfSomeoneElse,
-    /// Told to the owner of a token: their reference was used from
-    /// another address, and that message was not taken into account.
-    TokenUsedBy {
-        /// The address the message came from.
-        address: String,
-    },
-    /// The message arrived after the close.
-    AfterDeadline,
-    /// More numbers than a reply may hold.
-    TooManyNumbers {
-        /// How many numbers the message held.
-        count: usize,
-        /// How many are accepted.
-        max: usize,
-    },
-    /// The sender's provider says the message was not sent by them (SPF,
-    /// DKIM or DMARC failed in a trusted `Authentication-Results`).
-    AuthenticationFailed,
-}
+pub use crate::decide::Reason;
 
 impl Reason {
     /// The sentence shown to the intern, naming the number concerned.
@@ -86,6 +41,9 @@ impl Reason {
                 "Votre message contient {count} numéros de poste, alors que {max} au plus sont acceptés : \
                  gardez vos {max} premiers vœux."
             ),
+            Self::AmbiguousSender => "Votre adresse est inscrite à la fois pour vous et comme procuration d'un autre \
+                 interne : répondez à l'invitation concernée, pour que sa référence personnelle indique pour qui vous choisissez."
+                .into(),
             Self::AuthenticationFailed => "Votre fournisseur de messagerie n'a pas pu confirmer que ce message vient \
                  bien de votre adresse (contrôles SPF/DKIM en échec) : par sécurité, il n'est pas pris en compte."
                 .into(),

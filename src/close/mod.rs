@@ -20,7 +20,7 @@ pub use deadline::wait_for_deadline;
 
 use crate::allocation::{self, Allocation, AllocationInput, Assignment, Status};
 use crate::answer::{
-    subject, ArsListContext, Attachment, Outgoing, Purpose, ResultContext, SessionFacts, Templates, VacanciesContext,
+    subject, ArsListContext, Attachment, Outgoing, PostCatalog, Purpose, ResultContext, SessionFacts, Templates, VacanciesContext,
     CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE,
 };
 use crate::ars_list::{self, ListInput};
@@ -57,7 +57,8 @@ pub async fn close(store: &Store, settings: &Settings, templates: &Arc<Templates
         supernumerary_cap: settings.session.supernumerary_cap,
     });
     let facts = SessionFacts::from_settings(settings).map_err(anyhow::Error::msg)?;
-    let composer = Composer { settings, templates, facts, posts: &posts, allocation: &allocation };
+    let catalog = PostCatalog::new(&posts);
+    let composer = Composer { settings, templates, facts, posts: &posts, catalog, allocation: &allocation };
     let mut messages = vec![composer.ars_email(&plain)?];
     for (stored, assignment) in by_intern(&interns, &allocation) {
         let intern_wishes = wishes.get(&stored.intern.email).map(Vec::as_slice).unwrap_or_default();
@@ -103,6 +104,8 @@ struct Composer<'a> {
     facts: SessionFacts,
     /// Every post.
     posts: &'a [Post],
+    /// The posts, indexed.
+    catalog: PostCatalog<'a>,
     /// The final allocation.
     allocation: &'a Allocation,
 }
@@ -160,7 +163,7 @@ impl Composer<'_> {
         let left_without = matches!(assignment.status, Status::Absent | Status::Unassigned);
         let mut queued = Vec::new();
         for (address, proxy) in addresses {
-            let context = ResultContext::new(self.facts.clone(), intern, proxy, assignment, wishes, self.posts);
+            let context = ResultContext::new(self.facts.clone(), intern, proxy, assignment, wishes, &self.catalog);
             let rendered = self.templates.result(&context)?;
             let subject = subject::result(&session.name, stored.token.as_str());
             queued.push(self.to_intern(Purpose::Result, intern, address, subject, rendered, &stored.token)?);
@@ -171,7 +174,7 @@ impl Composer<'_> {
                     proxy,
                     assignment,
                     &self.allocation.vacancies,
-                    self.posts,
+                    &self.catalog,
                 );
                 let rendered = self.templates.vacancies(&context)?;
                 let subject = subject::vacancies(&session.name, stored.token.as_str());

@@ -11,7 +11,8 @@
 use std::sync::Arc;
 
 use crate::answer::{
-    subject, ClosedContext, ConfirmationContext, Outgoing, Purpose, Reason, RejectionContext, SessionFacts, Templates,
+    subject, ClosedContext, ConfirmationContext, Outgoing, PostCatalog, Purpose, Reason, RejectionContext, SessionFacts,
+    Templates,
 };
 use crate::decide::Decision;
 use crate::domain::{Email, Token};
@@ -65,6 +66,7 @@ impl Answers {
         parsed: &ParsedReply,
         incoming: Incoming<'_>,
         session: &SessionData,
+        catalog: &PostCatalog<'_>,
     ) -> anyhow::Result<Vec<Queued>> {
         let mut queued = Vec::new();
         match decision {
@@ -78,7 +80,7 @@ impl Answers {
                         recipient.proxy,
                         wishes,
                         &assignment,
-                        &session.posts,
+                        catalog,
                     );
                     let rendered = self.templates.confirmation(&context)?;
                     queued.push(self.answer(Purpose::Confirmation, parsed, incoming, session, intern, &recipient, rendered)?);
@@ -86,12 +88,12 @@ impl Answers {
             }
             Decision::Rejected { intern, reasons, warn_owner } => {
                 if let Some(intern) = intern {
-                    queued.extend(self.rejection(parsed, incoming, session, intern, reasons)?);
+                    queued.extend(self.rejection(parsed, incoming, session, catalog, intern, reasons)?);
                 }
                 if let Some(owner) = warn_owner {
                     let address = parsed.sender.as_ref().map_or("?".to_string(), |s| s.to_string());
                     let warning = [Reason::TokenUsedBy { address }];
-                    queued.extend(self.rejection(parsed, incoming, session, owner, &warning)?);
+                    queued.extend(self.rejection(parsed, incoming, session, catalog, owner, &warning)?);
                 }
             }
             Decision::Closed { intern } => {
@@ -99,7 +101,7 @@ impl Answers {
                 let wishes = session.wishes.get(intern).cloned().unwrap_or_default();
                 for recipient in recipients(session, intern) {
                     let context =
-                        ClosedContext::new(self.facts.clone(), profile, recipient.proxy, &wishes, None, &session.posts);
+                        ClosedContext::new(self.facts.clone(), profile, recipient.proxy, &wishes, None, catalog);
                     let rendered = self.templates.closed(&context)?;
                     queued.push(self.answer(Purpose::Closed, parsed, incoming, session, intern, &recipient, rendered)?);
                 }
@@ -114,6 +116,7 @@ impl Answers {
         parsed: &ParsedReply,
         incoming: Incoming<'_>,
         session: &SessionData,
+        catalog: &PostCatalog<'_>,
         intern: &Email,
         reasons: &[Reason],
     ) -> anyhow::Result<Vec<Queued>> {
@@ -128,7 +131,7 @@ impl Answers {
                     recipient.proxy,
                     reasons,
                     &in_force,
-                    &session.posts,
+                    catalog,
                 );
                 let rendered = self.templates.rejection(&context)?;
                 self.answer(Purpose::Rejection, parsed, incoming, session, intern, &recipient, rendered)

@@ -15,6 +15,7 @@ use tracing::info;
 use super::answers::{self, Answers};
 use super::authentication;
 use super::session::SessionData;
+use crate::answer::PostCatalog;
 use crate::decide::{self, Decision};
 use crate::mailbox::Fetched;
 use crate::reply::{self, Kind, ParsedReply};
@@ -85,6 +86,8 @@ impl Processor {
     ) -> anyhow::Result<Vec<Processed>> {
         let closed = self.session_closed().await?;
         let mut batch = BatchState::default();
+        let posts = self.session.posts.clone();
+        let catalog = PostCatalog::new(&posts);
         let mut tx = self.store.begin_write().await?;
         let mut results = Vec::new();
         for message in fetched {
@@ -92,7 +95,8 @@ impl Processor {
             if self.store.is_recorded(folder, uidvalidity, uid).await? {
                 continue;
             }
-            let processed = self.process_one(&mut tx, &mut batch, folder, uidvalidity, message, closed).await?;
+            let place = Place { folder, uidvalidity, closed, catalog: &catalog };
+            let processed = self.process_one(&mut tx, &mut batch, place, message).await?;
             results.push(processed);
         }
         if let Some(last_uid) = fetched.iter().map(|f| i64::from(f.uid)).max() {
@@ -114,11 +118,10 @@ impl Processor {
         &mut self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         batch: &mut BatchState,
-        folder: &str,
-        uidvalidity: i64,
+        place: Place<'_>,
         message: &Fetched,
-        closed: bool,
     ) -> anyhow::Result<Processed> {
+        let Place { folder, uidvalidity, closed, catalog } = place;
         let parsed = reply::parse(&message.raw, &self.session.known);
         let content_hash = reply::content_hash(&message.raw);
         let decision = self.decision(&message.raw, &parsed, &content_hash, batch, closed).await?;
@@ -147,7 +150,7 @@ impl Processor {
                 message_id: parsed.message_id.as_deref(),
                 content_hash: &content_hash,
             };
-            let queued = self.answers.for_decision(&decision, &parsed, incoming, &self.session)?;
+            let queued = self.answers.for_decision(&decision, &parsed, incoming, &self.session, catalog)?;
             for message in &queued {
                 store::outbox::queue(tx, message).await?;
             }
@@ -245,6 +248,19 @@ impl Processor {
         let deadline = self.settings.session.deadline_utc().map_err(anyhow::Error::msg)?;
         Ok(chrono::Utc::now() >= deadline)
     }
+}
+
+/// Where a message comes from, and what holds for its whole batch.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    /// The folder it was fetched from.
+    folder: &'a str,
+    /// The folder's UIDVALIDITY.
+    uidvalidity: i64,
+    /// Whether the session is closed.
+    closed: bool,
+    /// The posts, indexed.
+    catalog: &'a PostCatalog<'a>,
 }
 
 /// What one batch has seen so far (its writes are not visible to queries

@@ -3,6 +3,7 @@
 //! a storm of replies does not reload the call list for each message.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::allocation::{self, Assignment, AllocationInput};
 use crate::decide::Directory;
@@ -12,8 +13,8 @@ use crate::store::{Store, StoredIntern};
 
 /// Everything the decisions and the answers read.
 pub struct SessionData {
-    /// Every post.
-    pub posts: Vec<Post>,
+    /// Every post (shared with the batch being processed).
+    pub posts: Arc<Vec<Post>>,
     /// Every intern with their token, by email.
     pub interns: HashMap<Email, StoredIntern>,
     /// The current wishes of every intern who has some.
@@ -27,10 +28,6 @@ pub struct SessionData {
 }
 
 impl SessionData {
-    pub async fn load(store: &Store) -> anyhow::Result<Self> {
-        Self::load_with_cap(store, 1).await
-    }
-
     pub async fn load_with_cap(store: &Store, supernumerary_cap: u32) -> anyhow::Result<Self> {
         let posts = store.posts().await?;
         let stored = store.interns().await?;
@@ -38,7 +35,7 @@ impl SessionData {
         let directory = Directory::new(&stored, &posts);
         let known = KnownPosts { ars_ids: directory.known_ars_ids() };
         let interns = stored.into_iter().map(|s| (s.intern.email.clone(), s)).collect();
-        Ok(Self { posts, interns, wishes, directory, known, supernumerary_cap })
+        Ok(Self { posts: Arc::new(posts), interns, wishes, directory, known, supernumerary_cap })
     }
 
     /// Reads the session again from the database (after a rollback).

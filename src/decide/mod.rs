@@ -11,44 +11,20 @@
 //! read from the incoming message, which anyone can forge.
 
 mod directory;
+mod reason;
 
 use std::collections::HashSet;
 
 pub use directory::Directory;
+pub use reason::Reason;
 
-use crate::domain::{ArsId, Email, Group};
+use crate::domain::{ArsId, Email};
 use crate::reply::{Kind, ParsedReply};
 
 /// The most numbers one reply may hold. More than that is not a list of
 /// wishes but a paste of the template or garbage; refusing it keeps the
 /// answer readable and bounds the work.
 pub const MAX_WISHES: usize = 100;
-
-/// Why a reply was rejected. Each names the number or address concerned.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "reason", rename_all = "snake_case")]
-pub enum Reason {
-    /// A number that is no ARS number of the session.
-    UnknownNumber { number: String },
-    /// An ARS number that exists, but not for the intern's group.
-    NotOpenToGroup { ars_id: ArsId, group: Group },
-    /// No number could be found in what the intern wrote.
-    NoNumberFound,
-    /// The sender is no intern and no proxy.
-    UnknownSender { address: String },
-    /// The token belongs to another intern than the sender's.
-    TokenOfSomeoneElse,
-    /// The sender is registered for two interns (as an intern and as a
-    /// proxy) and the reply carries no token to tell which.
-    AmbiguousSender,
-    /// The session is closed.
-    AfterDeadline,
-    /// More numbers than any list of wishes holds.
-    TooManyNumbers { count: usize, max: usize },
-    /// The receiving server reported that the sender's domain failed
-    /// DKIM/DMARC (trusted Authentication-Results only).
-    AuthenticationFailed,
-}
 
 /// The outcome for one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,16 +173,16 @@ fn check_choices(parsed: &ParsedReply, intern: &Email, directory: &Directory) ->
     }
     let group = directory.group_of(intern).expect("attributed interns are in the directory");
     let mut reasons: Vec<Reason> =
-        parsed.invalid.iter().map(|number| Reason::UnknownNumber { number: number.clone() }).collect();
+        parsed.invalid.iter().map(|number| Reason::UnknownNumber(number.clone())).collect();
     let mut seen = HashSet::new();
     for ars_id in &parsed.choices {
         if !seen.insert(ars_id) {
             continue;
         }
         if !directory.is_known(ars_id) {
-            reasons.push(Reason::UnknownNumber { number: ars_id.to_string() });
+            reasons.push(Reason::UnknownNumber(ars_id.to_string()));
         } else if !directory.is_open_to(ars_id, group) {
-            reasons.push(Reason::NotOpenToGroup { ars_id: ars_id.clone(), group: group.clone() });
+            reasons.push(Reason::NotOpenToGroup { ars_id: ars_id.to_string(), group: group.to_string() });
         }
     }
     reasons

@@ -101,8 +101,8 @@ fn every_bad_number_is_a_reason_that_names_it() {
     assert_eq!(
         reasons,
         vec![
-            Reason::UnknownNumber { number: "9999".into() },
-            Reason::NotOpenToGroup { ars_id: ArsId::parse("3301").unwrap(), group: Group::parse("Pédiatrie").unwrap() },
+            Reason::UnknownNumber("9999".into()),
+            Reason::NotOpenToGroup { ars_id: "3301".into(), group: "Pédiatrie".into() },
         ]
     );
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::answer::{subject, InvitationContext, Outgoing, Purpose, SessionFacts, Templates};
+use crate::answer::{subject, InvitationContext, Outgoing, PostCatalog, Purpose, SessionFacts, Templates};
 use crate::domain::{Email, Post};
 use crate::settings::Settings;
 use crate::store::{self, outbox::Queued, Store, StoredIntern};
@@ -25,13 +25,14 @@ pub fn compose_all(
     posts: &[Post],
 ) -> anyhow::Result<Vec<Queued>> {
     let facts = SessionFacts::from_settings(settings).map_err(anyhow::Error::msg)?;
+    let catalog = PostCatalog::new(posts);
     let mut messages = Vec::new();
     for stored in interns {
         let intern = &stored.intern;
         let mut addresses = vec![(&intern.email, false)];
         addresses.extend(intern.proxy_email.as_ref().map(|proxy| (proxy, true)));
         for (address, proxy) in addresses {
-            messages.push(compose(settings, templates, &facts, stored, posts, address, proxy)?);
+            messages.push(compose(settings, templates, &facts, stored, &catalog, address, proxy)?);
         }
     }
     Ok(messages)
@@ -42,7 +43,7 @@ fn compose(
     templates: &Templates,
     facts: &SessionFacts,
     stored: &StoredIntern,
-    posts: &[Post],
+    posts: &PostCatalog<'_>,
     address: &Email,
     proxy: bool,
 ) -> anyhow::Result<Queued> {
