@@ -23,5 +23,6 @@ pub mod import;
 pub mod reply;
 pub mod settings;
 pub mod store;
+pub mod synthetic;
 
 pub use error::{Error, Result};
