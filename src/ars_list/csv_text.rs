@@ -16,7 +16,7 @@ pub(super) fn render(input: ListInput<'_>) -> Vec<u8> {
     let mut out = Vec::with_capacity(128 * (input.allocation.assignments.len() + 16));
     out.extend_from_slice(BOM);
     let mut writer = writer(out);
-    write(&mut writer, &HEADERS);
+    write(&mut writer, HEADERS);
     for row in rows(&input) {
         let rank = row.rank.to_string();
         let cells = row.text_cells();
@@ -28,7 +28,7 @@ pub(super) fn render(input: ListInput<'_>) -> Vec<u8> {
     out.extend_from_slice(b"\r\n");
     let mut writer = self::writer(out);
     write(&mut writer, [VACANT_TITLE]);
-    write(&mut writer, &VACANT_HEADERS);
+    write(&mut writer, VACANT_HEADERS);
     for row in vacant_rows(&input) {
         let places = row.places_left.to_string();
         write(&mut writer, [row.ars_id, row.group, row.hospital, row.service, row.city, &places]);

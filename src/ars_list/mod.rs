@@ -121,7 +121,7 @@ pub(crate) struct VacantRow<'a> {
 }
 
 /// The post of each (ARS number, group), for the labels.
-fn posts_by_key<'a>(posts: &'a [Post]) -> HashMap<(&'a str, &'a str), &'a Post> {
+fn posts_by_key(posts: &[Post]) -> HashMap<(&str, &str), &Post> {
     let mut map = HashMap::with_capacity(posts.len());
     for post in posts {
         map.entry((post.ars_id.as_str(), post.group.as_str())).or_insert(post);

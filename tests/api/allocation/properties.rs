@@ -145,8 +145,9 @@ fn check_invariants(s: &Session, allocation: &Allocation, cap: u32) {
         let wishes = s.wishes.get(&a.email).cloned().unwrap_or_default();
         assert_eq!(a.status == Status::Absent, wishes.is_empty(), "absent iff no wishes: {a:?}");
         let is_full = |ars: &ArsId, taken: &HashMap<_, u32>| {
-            post(ars, &a.group)
-                .is_none_or(|p| taken.get(&(ars.clone(), a.group.clone())).copied().unwrap_or(0) >= p.places)
+            post(ars, &a.group).map_or(true, |p| {
+                taken.get(&(ars.clone(), a.group.clone())).copied().unwrap_or(0) >= p.places
+            })
         };
         let has_cap = |ars: &ArsId, extra: &HashMap<_, u32>| {
             extra.get(&(ars.clone(), a.group.clone())).copied().unwrap_or(0) >= cap
