@@ -34,5 +34,6 @@ pub mod invite;
 pub mod reply;
 pub mod settings;
 pub mod store;
+pub mod synthetic;
 
 pub use error::{Error, Result};

@@ -1,0 +1,135 @@
+//! The state of the allocation as it runs: one slot per (post, group) with
+//! its places left and its supernumeraries, reached through indices so the
+//! inner loop neither clones nor compares strings.
+//!
+//! Hash maps are only used for lookups, never iterated: every order that
+//! reaches the result (groups, interns, vacancies) comes from a sort, so the
+//! result does not depend on hashing.
+
+use std::collections::HashMap;
+
+use super::order::compare_ars_ids;
+use super::{Status, Vacancy};
+use crate::domain::{ArsId, ChoiceType, Group, Intern, Post};
+
+/// One (post, group) during the allocation.
+#[derive(Debug)]
+struct Slot {
+    /// Index of the group in the sorted group names.
+    group: usize,
+    /// Index in the posts of the first post with this (ARS number, group).
+    post: usize,
+    /// Places not yet taken by a classique intern.
+    places_left: u32,
+    /// Supernumeraries already placed here.
+    supernumeraries: u32,
+}
+
+/// The slots of a session and the way to them.
+pub(super) struct Board<'a> {
+    /// The posts, for the ARS numbers and groups of the slots.
+    posts: &'a [Post],
+    /// Every group name, sorted: a group's index is its place in this list.
+    groups: Vec<&'a Group>,
+    /// The group index of each intern, in the order of the input.
+    intern_group: Vec<usize>,
+    /// (group index, ARS number) → slot index.
+    slot_of: HashMap<(usize, &'a str), usize>,
+    /// The slots, in the order their post first appears.
+    slots: Vec<Slot>,
+}
+
+impl<'a> Board<'a> {
+    pub(super) fn new(posts: &'a [Post], interns: &'a [Intern]) -> Self {
+        let mut groups: Vec<&Group> =
+            posts.iter().map(|p| &p.group).chain(interns.iter().map(|i| &i.group)).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        let group_index: HashMap<&str, usize> =
+            groups.iter().enumerate().map(|(index, group)| (group.as_str(), index)).collect();
+        let mut slot_of: HashMap<(usize, &str), usize> = HashMap::with_capacity(posts.len());
+        let mut slots: Vec<Slot> = Vec::with_capacity(posts.len());
+        for (index, post) in posts.iter().enumerate() {
+            let key = (group_index[post.group.as_str()], post.ars_id.as_str());
+            match slot_of.get(&key) {
+                Some(&slot) => slots[slot].places_left += post.places,
+                None => {
+                    slot_of.insert(key, slots.len());
+                    slots.push(Slot {
+                        group: key.0,
+                        post: index,
+                        places_left: post.places,
+                        supernumeraries: 0,
+                    });
+                }
+            }
+        }
+        let intern_group = interns.iter().map(|i| group_index[i.group.as_str()]).collect();
+        Self { posts, groups, intern_group, slot_of, slots }
+    }
+
+    /// The order in which interns choose: by group name, then rank (then
+    /// email, should two interns share a rank).
+    pub(super) fn call_order(&self, interns: &[Intern]) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..interns.len()).collect();
+        order.sort_unstable_by(|&a, &b| {
+            (self.intern_group[a], interns[a].rank, &interns[a].email).cmp(&(
+                self.intern_group[b],
+                interns[b].rank,
+                &interns[b].email,
+            ))
+        });
+        order
+    }
+
+    /// Gives the intern at `index` of the input what the rules of their
+    /// choice type allow among `wishes` (not empty), and records it. `None`
+    /// when no wish is obtainable.
+    pub(super) fn choose(
+        &mut self,
+        index: usize,
+        intern: &Intern,
+        wishes: &[ArsId],
+        cap: u32,
+    ) -> Option<(Status, &'a ArsId)> {
+        let group = self.intern_group[index];
+        let choice_type = intern.choice_type;
+        let obtainable = |slot: &Slot| match choice_type {
+            ChoiceType::Classique => slot.places_left > 0,
+            ChoiceType::SurnombreValidant => slot.places_left > 0 && slot.supernumeraries < cap,
+            ChoiceType::SurnombreNonValidant => slot.supernumeraries < cap,
+        };
+        // A wish that is not a post of the group (stale after a re-import)
+        // has no slot and is skipped.
+        let slot = wishes
+            .iter()
+            .filter_map(|wish| self.slot_of.get(&(group, wish.as_str())).copied())
+            .find(|&slot| obtainable(&self.slots[slot]))?;
+        let slot = &mut self.slots[slot];
+        let status = if choice_type.is_supernumerary() {
+            slot.supernumeraries += 1;
+            Status::Surnombre
+        } else {
+            slot.places_left -= 1;
+            Status::Assigned
+        };
+        Some((status, &self.posts[slot.post].ars_id))
+    }
+
+    /// Every slot with places left, by group name then ARS number.
+    pub(super) fn vacancies(&self) -> Vec<Vacancy> {
+        let mut open: Vec<&Slot> = self.slots.iter().filter(|slot| slot.places_left > 0).collect();
+        open.sort_unstable_by(|a, b| {
+            a.group.cmp(&b.group).then_with(|| {
+                compare_ars_ids(self.posts[a.post].ars_id.as_str(), self.posts[b.post].ars_id.as_str())
+            })
+        });
+        open.into_iter()
+            .map(|slot| Vacancy {
+                ars_id: self.posts[slot.post].ars_id.clone(),
+                group: self.groups[slot.group].clone(),
+                places_left: slot.places_left,
+            })
+            .collect()
+    }
+}
