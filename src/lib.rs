@@ -20,6 +20,8 @@ pub mod cli;
 pub mod domain;
 pub mod error;
 pub mod import;
+pub mod mailbox;
+pub mod outbox;
 pub mod reply;
 pub mod settings;
 pub mod store;

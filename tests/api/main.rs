@@ -5,4 +5,6 @@ mod allocation;
 mod ars_list;
 mod helpers;
 mod import;
+mod mailbox;
 mod reply_golden;
+mod smtp;

@@ -123,6 +123,9 @@ protocol lmtp {{
 ///   (the machine may have none; the LMTP next hop is a bracketed address).
 /// - `maillog_file` (written by the `postlogd` service of `master.cf`) and
 ///   `enable_long_queue_ids`: a per-stack log the benchmarks read.
+/// - `local_header_rewrite_clients =` (empty): Postfix neither rewrites
+///   addresses nor adds a missing Date or Message-ID to what clients send,
+///   so a test sees exactly what choixbot wrote.
 /// - Short queue delays, so a message deferred while Dovecot restarts is
 ///   retried within seconds.
 pub fn postfix_main_cf(layout: &Layout) -> String {
@@ -159,6 +162,7 @@ maillog_file_prefixes = {dir}
 enable_long_queue_ids = yes
 message_size_limit = 104857600
 biff = no
+local_header_rewrite_clients =
 delay_warning_time = 0
 queue_run_delay = 1s
 minimal_backoff_time = 1s

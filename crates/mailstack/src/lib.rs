@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-pub use config::BASIC_IMAP_CAPABILITY;
 use config::Layout;
+pub use config::BASIC_IMAP_CAPABILITY;
 use process::Server;
 
 /// The password of every mailbox.
@@ -94,8 +94,10 @@ impl MailStack {
 
     fn start_with(options: MailStackBuilder) -> Result<MailStack> {
         check_root()?;
-        let mut dir =
-            tempfile::Builder::new().prefix("mailstack-").tempdir().context("cannot create the stack directory")?;
+        let mut dir = tempfile::Builder::new()
+            .prefix("mailstack-")
+            .tempdir()
+            .context("cannot create the stack directory")?;
         // For debugging a failing start: keep the configuration and logs.
         dir.disable_cleanup(std::env::var_os("MAILSTACK_KEEP").is_some());
         let ports = process::free_ports(5)?;
@@ -126,7 +128,10 @@ impl MailStack {
         std::fs::create_dir(&postfix_dir)?;
         std::fs::write(postfix_dir.join("main.cf"), config::postfix_main_cf(&layout))?;
         std::fs::write(postfix_dir.join("master.cf"), config::postfix_master_cf(&layout))?;
-        std::fs::write(postfix_dir.join("recipient_access"), config::recipient_access(&options.rejected_recipients))?;
+        std::fs::write(
+            postfix_dir.join("recipient_access"),
+            config::recipient_access(&options.rejected_recipients),
+        )?;
         // The queue belongs to root (Postfix makes its subdirectories), the
         // data directory to the postfix user.
         std::fs::create_dir(dir.join("postfix-queue"))?;
@@ -334,5 +339,6 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
 /// Gives the Maildir root to the `mail` user (uid/gid 8 on Debian), which
 /// Dovecot delivers as.
 fn chown_to_mail(path: &Path) -> Result<()> {
-    std::os::unix::fs::chown(path, Some(8), Some(8)).with_context(|| format!("cannot chown {} to mail", path.display()))
+    std::os::unix::fs::chown(path, Some(8), Some(8))
+        .with_context(|| format!("cannot chown {} to mail", path.display()))
 }

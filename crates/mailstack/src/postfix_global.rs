@@ -16,10 +16,12 @@ const KEY: &str = "alternate_config_directories";
 
 /// Adds `dir` to `alternate_config_directories` in `/etc/postfix/main.cf`.
 pub fn allow_config_directory(dir: &Path) -> Result<()> {
-    let lock = File::create("/etc/postfix/.mailstack.lock").context("cannot create /etc/postfix/.mailstack.lock")?;
+    let lock =
+        File::create("/etc/postfix/.mailstack.lock").context("cannot create /etc/postfix/.mailstack.lock")?;
     lock.lock().context("cannot lock /etc/postfix/.mailstack.lock")?;
-    let text = std::fs::read_to_string(MAIN_CF)
-        .with_context(|| format!("cannot read {MAIN_CF}: is Postfix installed (scripts/install-test-deps.sh)?"))?;
+    let text = std::fs::read_to_string(MAIN_CF).with_context(|| {
+        format!("cannot read {MAIN_CF}: is Postfix installed (scripts/install-test-deps.sh)?")
+    })?;
     let updated = with_directory(&text, &dir.display().to_string(), |path| Path::new(path).is_dir());
     if updated != text {
         let temporary = format!("{MAIN_CF}.mailstack-{}", std::process::id());

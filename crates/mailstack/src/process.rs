@@ -28,7 +28,14 @@ pub struct Server {
 impl Server {
     /// Starts `program args…` in a new process group, with its output in
     /// `output`, and waits until every port in `ports` accepts connections.
-    pub fn start(name: &'static str, program: &str, args: &[&str], output: &Path, ports: &[u16], log: &Path) -> Result<Self> {
+    pub fn start(
+        name: &'static str,
+        program: &str,
+        args: &[&str],
+        output: &Path,
+        ports: &[u16],
+        log: &Path,
+    ) -> Result<Self> {
         Self::start_daemon(name, program, args, output, ports, log, None)
     }
 
@@ -47,7 +54,8 @@ impl Server {
         let binary = find_binary(program).with_context(|| {
             format!("{name} is not installed ({program} not found): run `sudo scripts/install-test-deps.sh`")
         })?;
-        let stdout = std::fs::File::create(output).with_context(|| format!("cannot create {}", output.display()))?;
+        let stdout =
+            std::fs::File::create(output).with_context(|| format!("cannot create {}", output.display()))?;
         let stderr = stdout.try_clone()?;
         let child = Command::new(&binary)
             .args(args)
@@ -176,10 +184,10 @@ pub fn tails(logs: &[&Path]) -> String {
 
 /// Runs a short command to completion, failing with its output.
 pub fn run(program: &str, args: &[&str]) -> Result<()> {
-    let binary = find_binary(program).with_context(|| {
-        format!("{program} not found: run `sudo scripts/install-test-deps.sh`")
-    })?;
-    let output = Command::new(&binary).args(args).output().with_context(|| format!("cannot run {program}"))?;
+    let binary = find_binary(program)
+        .with_context(|| format!("{program} not found: run `sudo scripts/install-test-deps.sh`"))?;
+    let output =
+        Command::new(&binary).args(args).output().with_context(|| format!("cannot run {program}"))?;
     if !output.status.success() {
         bail!(
             "{program} {} failed ({}): {}{}",

@@ -27,8 +27,18 @@ pub fn make_certificates(dir: &Path) -> Result<()> {
     let mut ca_args = vec!["req", "-x509"];
     ca_args.extend(ec);
     ca_args.extend([
-        "-keyout", &ca_key, "-out", &ca_pem, "-days", "3650", "-subj", "/CN=mailstack test CA",
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        "-keyout",
+        &ca_key,
+        "-out",
+        &ca_pem,
+        "-days",
+        "3650",
+        "-subj",
+        "/CN=mailstack test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
     ]);
     run("openssl", &ca_args).context("cannot make the test CA")?;
     let key = path("server.key");
@@ -42,8 +52,21 @@ pub fn make_certificates(dir: &Path) -> Result<()> {
     run(
         "openssl",
         &[
-            "x509", "-req", "-in", &csr, "-CA", &ca_pem, "-CAkey", &ca_key, "-CAcreateserial", "-out", &pem,
-            "-days", "3650", "-extfile", &ext,
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca_pem,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-out",
+            &pem,
+            "-days",
+            "3650",
+            "-extfile",
+            &ext,
         ],
     )
     .context("cannot sign the server certificate")?;

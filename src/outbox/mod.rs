@@ -1,0 +1,5 @@
+//! The outbox: every answer choixbot sends goes through it, so a message
+//! handed to the SMTP server is never lost nor sent twice (SPEC §7).
+//! [`transport`] talks to the SMTP server and classifies what happened.
+
+pub mod transport;
