@@ -143,11 +143,11 @@ fn envelope(from: &str, recipients: &[String]) -> Result<Envelope> {
 /// Sorts a lettre error into the four outcomes (see the module comment).
 fn classify(error: &SmtpError, address: &str) -> SendOutcome {
     let text = format!("SMTP server {address}: {error}");
+    // "Connection error" is only raised while opening the connection.
+    let not_connected = !error.is_timeout() && error.to_string().starts_with("Connection error");
     if error.is_permanent() || error.is_client() {
         SendOutcome::Permanent(text)
-    } else if error.is_transient() || error.is_tls() || error.is_transport_shutdown() {
-        SendOutcome::Transient(text)
-    } else if !error.is_timeout() && error.to_string().starts_with("Connection error") {
+    } else if error.is_transient() || error.is_tls() || error.is_transport_shutdown() || not_connected {
         SendOutcome::Transient(text)
     } else {
         SendOutcome::Ambiguous(text)

@@ -58,6 +58,15 @@ impl MailStackBuilder {
     }
 }
 
+/// One delivered message, see [`MailStack::deliveries`].
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// When Dovecot wrote it into the Maildir.
+    pub at: std::time::SystemTime,
+    /// The message as stored (LF line endings, trace headers on top).
+    pub raw: Vec<u8>,
+}
+
 /// A running Dovecot + Postfix. Dropping it stops both and deletes the mail.
 #[derive(Debug)]
 pub struct MailStack {
@@ -266,6 +275,20 @@ impl MailStack {
     pub fn messages(&self, address: &str) -> Vec<Vec<u8>> {
         let maildir = maildir::maildir_of(&self.dir.path().join("mail"), address);
         read_all(&maildir::message_files(&maildir::all_folders(&maildir)))
+    }
+
+    /// Every message delivered to `address` (all folders) with the instant
+    /// Dovecot delivered it, to the microsecond, oldest first: Postfix's
+    /// log only has whole seconds, so latency benchmarks use this.
+    pub fn deliveries(&self, address: &str) -> Vec<Delivery> {
+        let maildir = maildir::maildir_of(&self.dir.path().join("mail"), address);
+        maildir::message_files(&maildir::all_folders(&maildir))
+            .into_iter()
+            .filter_map(|path| {
+                let at = maildir::delivery_time(&path)?;
+                Some(Delivery { at, raw: std::fs::read(&path).ok()? })
+            })
+            .collect()
     }
 
     /// The messages of one folder (`INBOX` or another) of `address`.

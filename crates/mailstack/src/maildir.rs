@@ -72,6 +72,14 @@ fn delivery_key(path: &Path) -> DeliveryKey {
     (seconds, micros, name)
 }
 
+/// When Dovecot delivered the message, to the microsecond, read from its
+/// file name (the benchmarks' "delivered into the mailbox" instant).
+pub fn delivery_time(path: &Path) -> Option<std::time::SystemTime> {
+    let (seconds, micros, _) = delivery_key(path);
+    (seconds != u64::MAX)
+        .then(|| std::time::UNIX_EPOCH + std::time::Duration::new(seconds, (micros * 1000) as u32))
+}
+
 /// Whether a message file carries the \Deleted flag (`T` in the `:2,` info).
 pub fn is_flagged_deleted(path: &Path) -> bool {
     let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
@@ -93,6 +101,12 @@ mod tests {
         let earlier = delivery_key(Path::new("1700000000.M999P1.host,S=1:2,"));
         let later = delivery_key(Path::new("1700000000.M1000000P1.host"));
         assert!(earlier < later);
+    }
+
+    #[test]
+    fn the_delivery_time_has_microseconds() {
+        let time = delivery_time(Path::new("1700000000.M250P7.host:2,")).unwrap();
+        assert_eq!(time.duration_since(std::time::UNIX_EPOCH).unwrap().as_micros(), 1_700_000_000_000_250);
     }
 
     #[test]

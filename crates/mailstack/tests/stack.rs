@@ -26,3 +26,33 @@ fn dropping_the_stack_removes_its_directory() {
     assert!(!dir.exists(), "{} still exists", dir.display());
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "Postfix still listens on {port}");
 }
+
+#[test]
+fn dovecot_restarts_on_the_same_ports_and_smtp_stops_and_starts() {
+    let mut stack = MailStack::start().expect("the mail stack starts");
+    stack.send("a@x.fr", &["b@y.fr"], b"Subject: one\r\n\r\nbody\r\n").unwrap();
+    stack.wait_for_messages("b@y.fr", 1, Duration::from_secs(20)).unwrap();
+    stack.restart_dovecot().unwrap();
+    assert!(std::net::TcpStream::connect(("127.0.0.1", stack.imaps_port())).is_ok());
+    stack.stop_smtp();
+    assert!(stack.send("a@x.fr", &["b@y.fr"], b"Subject: refused\r\n\r\n").is_err());
+    stack.start_smtp().unwrap();
+    stack.send("a@x.fr", &["b@y.fr"], b"Subject: two\r\n\r\nbody\r\n").unwrap();
+    let deliveries = {
+        stack.wait_for_messages("b@y.fr", 2, Duration::from_secs(20)).unwrap();
+        stack.deliveries("b@y.fr")
+    };
+    assert_eq!(deliveries.len(), 2);
+    assert!(deliveries[0].at <= deliveries[1].at);
+    assert!(String::from_utf8_lossy(&deliveries[1].raw).contains("Subject: two"));
+}
+
+#[test]
+fn two_stacks_run_at_once_on_different_ports() {
+    let first = MailStack::start().expect("the first stack starts");
+    let second = MailStack::start().expect("the second stack starts");
+    assert_ne!(first.smtp_port(), second.smtp_port());
+    second.send("a@x.fr", &["c@z.fr"], b"Subject: second\r\n\r\n").unwrap();
+    second.wait_for_messages("c@z.fr", 1, Duration::from_secs(20)).unwrap();
+    assert!(first.messages("c@z.fr").is_empty());
+}
