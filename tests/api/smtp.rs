@@ -81,3 +81,58 @@ async fn a_refused_connection_is_a_transient_failure() {
     stack.start_smtp().unwrap();
     assert_eq!(send(&stack, Security::None, INTERN, &message("back")).await, SendOutcome::Accepted);
 }
+
+#[tokio::test]
+async fn a_deferred_recipient_is_a_transient_failure() {
+    let stack =
+        MailStack::builder().defer_recipient("plein@orange.fr").start().expect("the mail stack must start");
+    let outcome = send(&stack, Security::None, "plein@orange.fr", &message("deferred")).await;
+    assert!(matches!(&outcome, SendOutcome::Transient(text) if text.contains("450")), "{outcome:?}");
+}
+
+/// A fake SMTP server that accepts the envelope and the data, then closes
+/// the connection instead of answering the end of DATA.
+async fn server_that_hangs_up_after_data() -> u16 {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let (reader, mut writer) = socket.into_split();
+        let mut lines = BufReader::new(reader).lines();
+        writer.write_all(b"220 fake ESMTP\r\n").await.unwrap();
+        let mut in_data = false;
+        while let Ok(Some(line)) = lines.next_line().await {
+            let reply: &[u8] = match line.as_str() {
+                "." if in_data => return, // hang up: the message may or may not be queued
+                _ if in_data => continue,
+                "DATA" => {
+                    in_data = true;
+                    b"354 go on\r\n"
+                }
+                _ if line.starts_with("EHLO") => b"250-fake\r\n250 8BITMIME\r\n",
+                _ => b"250 ok\r\n",
+            };
+            writer.write_all(reply).await.unwrap();
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_connection_lost_after_data_is_ambiguous() {
+    let port = server_that_hangs_up_after_data().await;
+    let settings = SmtpSettings {
+        host: "127.0.0.1".into(),
+        port,
+        security: Security::None,
+        username: None,
+        password_env: "UNUSED".into(),
+        password_file: None,
+        ca_file: String::new(),
+        timeout_seconds: 20,
+    };
+    let transport = SmtpTransport::new(&settings, None).unwrap();
+    let outcome = transport.send_raw(FROM, &[INTERN.to_string()], &message("lost")).await;
+    assert!(matches!(outcome, SendOutcome::Ambiguous(_)), "{outcome:?}");
+}

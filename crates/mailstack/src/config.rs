@@ -216,10 +216,13 @@ pub fn postfix_master_cf(layout: &Layout) -> String {
     text
 }
 
-/// The `check_recipient_access` table: one `ADDRESS REJECT` line per address
-/// Postfix must refuse with a 5xx (for the outbox's permanent-failure tests).
-pub fn recipient_access(rejected: &[String]) -> String {
-    rejected.iter().map(|address| format!("{address} REJECT mailstack: rejected recipient\n")).collect()
+/// The `check_recipient_access` table: `ADDRESS REJECT` for each address
+/// Postfix must refuse with a 5xx, `ADDRESS 450 …` for each it must defer
+/// with a 4xx (for the outbox's failure tests).
+pub fn recipient_access(rejected: &[String], deferred: &[String]) -> String {
+    let reject = rejected.iter().map(|address| format!("{address} REJECT mailstack: rejected recipient\n"));
+    let defer = deferred.iter().map(|address| format!("{address} 450 4.2.0 mailstack: try again later\n"));
+    reject.chain(defer).collect()
 }
 
 #[cfg(test)]
@@ -270,8 +273,9 @@ mod tests {
 
     #[test]
     fn the_reject_table_has_one_line_per_address() {
-        let text = recipient_access(&["a@x.fr".into(), "b@y.fr".into()]);
-        assert_eq!(text.lines().count(), 2);
+        let text = recipient_access(&["a@x.fr".into(), "b@y.fr".into()], &["c@z.fr".into()]);
+        assert_eq!(text.lines().count(), 3);
         assert!(text.starts_with("a@x.fr REJECT"));
+        assert!(text.contains("c@z.fr 450 "));
     }
 }

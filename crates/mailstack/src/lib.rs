@@ -36,6 +36,8 @@ pub struct MailStackBuilder {
     imap_capability: Option<String>,
     /// Recipients Postfix refuses with a 5xx.
     rejected_recipients: Vec<String>,
+    /// Recipients Postfix defers with a 4xx.
+    deferred_recipients: Vec<String>,
 }
 
 impl MailStackBuilder {
@@ -49,6 +51,12 @@ impl MailStackBuilder {
     /// Makes Postfix answer `RCPT TO:<address>` with a 554 (permanent) error.
     pub fn reject_recipient(mut self, address: &str) -> Self {
         self.rejected_recipients.push(address.to_string());
+        self
+    }
+
+    /// Makes Postfix answer `RCPT TO:<address>` with a 450 (try again later).
+    pub fn defer_recipient(mut self, address: &str) -> Self {
+        self.deferred_recipients.push(address.to_string());
         self
     }
 
@@ -139,7 +147,7 @@ impl MailStack {
         std::fs::write(postfix_dir.join("master.cf"), config::postfix_master_cf(&layout))?;
         std::fs::write(
             postfix_dir.join("recipient_access"),
-            config::recipient_access(&options.rejected_recipients),
+            config::recipient_access(&options.rejected_recipients, &options.deferred_recipients),
         )?;
         // The queue belongs to root (Postfix makes its subdirectories), the
         // data directory to the postfix user.
