@@ -71,7 +71,7 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     let name = ServerName::try_from(settings.host.clone())
         .map_err(|_| anyhow!("{:?} is not a valid host name for TLS", settings.host))?;
     within(timeout, "TLS handshake", async {
-        TlsConnector::from(Arc::new(config)).connect(name, stream).await.context("TLS handshake failed")
+        TlsConnector::from(Arc::new(config)).connect(name, stream).await
     })
     .await
 }

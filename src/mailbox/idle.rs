@@ -39,7 +39,8 @@ impl Mailbox {
     /// above the last one seen, whatever the reason.
     pub async fn wait_for_change(&mut self, max: Duration) -> Result<Wake> {
         if self.drain_unsolicited() {
-            // A change announced during an earlier command: no need to wait.
+            // New mail announced after an earlier command: no need to wait.
+            self.pending_change = false;
             return Ok(Wake::Changed);
         }
         if self.capabilities.idle {
@@ -53,7 +54,9 @@ impl Mailbox {
         tokio::time::sleep(self.poll_interval.min(max)).await;
         let timeout = self.timeout;
         within(timeout, "NOOP", self.session()?.noop()).await?;
-        Ok(if self.drain_unsolicited() { Wake::Changed } else { Wake::TimedOut })
+        let changed = self.drain_unsolicited();
+        self.pending_change = false;
+        Ok(if changed { Wake::Changed } else { Wake::TimedOut })
     }
 
     async fn idle(&mut self, max: Duration) -> Result<Wake> {
@@ -82,6 +85,8 @@ impl Mailbox {
         let session = within(timeout, "DONE (end of IDLE)", handle.done()).await?;
         self.session = Some(session);
         // Responses read while ending the IDLE count as a change too.
-        Ok(if self.drain_unsolicited() { Wake::Changed } else { wake })
+        let changed = self.drain_unsolicited();
+        self.pending_change = false;
+        Ok(if changed { Wake::Changed } else { wake })
     }
 }

@@ -88,6 +88,10 @@ pub struct Mailbox {
     poll_interval: Duration,
     /// What the server offers.
     capabilities: ServerCapabilities,
+    /// The server announced new mail (EXISTS/RECENT) at the end of a
+    /// command, after the view that command worked on: the next
+    /// [`Mailbox::wait_for_change`] returns at once instead of waiting.
+    pending_change: bool,
 }
 
 impl Mailbox {
@@ -108,6 +112,7 @@ impl Mailbox {
             timeout,
             poll_interval: Duration::from_secs(settings.poll_seconds.max(1)),
             capabilities: ServerCapabilities::default(),
+            pending_change: false,
         };
         let advertised = within(timeout, "CAPABILITY", mailbox.session()?.capabilities()).await?;
         mailbox.capabilities = ServerCapabilities {
@@ -156,11 +161,19 @@ impl Mailbox {
     /// oldest first, at most `max`, skipping those flagged \Deleted (moved
     /// already, by a copy that could not be expunged).
     ///
+    /// It starts with a NOOP: Dovecot (like most servers) shows a session
+    /// the messages delivered since its last command only at the end of a
+    /// command, so without it a SEARCH would miss what arrived just before.
+    ///
     /// `UID SEARCH UID n:*` (like `UID FETCH n:*`) also returns the last
     /// message when every UID is below `n` (RFC 3501 §6.4.8: `*` is the
     /// largest UID in use), so the answer is filtered.
     pub async fn fetch_after(&mut self, last_uid: u32, max: usize) -> Result<Vec<Fetched>> {
         let timeout = self.timeout;
+        within(timeout, "NOOP", self.session()?.noop()).await?;
+        // Everything announced so far is in the view the search works on.
+        self.drain_unsolicited();
+        self.pending_change = false;
         let query = format!("UID {}:* UNDELETED", last_uid.saturating_add(1));
         let found = within(timeout, "UID SEARCH", self.session()?.uid_search(&query)).await?;
         let uids: Vec<u32> = found
@@ -243,18 +256,18 @@ impl Mailbox {
             .ok_or_else(|| anyhow!("the IMAP connection to {address} was lost; connect again"))
     }
 
-    /// Empties async-imap's channel of unsolicited responses, telling
-    /// whether any announced a change (new, expunged or changed messages).
-    /// The channel holds 100 responses and drops the rest silently, so it
-    /// is emptied after every command.
+    /// Empties async-imap's channel of unsolicited responses, remembering
+    /// in `pending_change` whether any announced new mail (EXISTS, RECENT;
+    /// an EXPUNGE, e.g. after our own MOVE, is not new mail), and returns
+    /// `pending_change`. The channel holds 100 responses and drops the rest
+    /// silently, so it is emptied after every command.
     fn drain_unsolicited(&mut self) -> bool {
         use async_imap::types::UnsolicitedResponse as U;
         let Some(session) = self.session.as_mut() else { return false };
-        let mut changed = false;
         while let Ok(response) = session.unsolicited_responses.try_recv() {
-            changed |= matches!(response, U::Exists(_) | U::Recent(_) | U::Expunge(_));
+            self.pending_change |= matches!(response, U::Exists(_) | U::Recent(_));
         }
-        changed
+        self.pending_change
     }
 }
 

@@ -212,3 +212,26 @@ async fn without_idle_the_wait_polls_and_the_message_is_fetched() {
     mailbox.wait_for_change(Duration::from_secs(60)).await.unwrap();
     assert_eq!(mailbox.fetch_after(0, 10).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn mail_delivered_after_an_idle_ended_is_not_missed_by_fetch_after() {
+    let stack = start(MailStack::builder());
+    let mut mailbox = connect(&stack, Security::Tls).await;
+    mailbox.select("INBOX").await.unwrap();
+    // Nothing is delivered: the wait ends by its own timer, then DONE. A
+    // UID SEARCH alone would not see the message delivered next (Dovecot
+    // shows new mail only at the end of a command): fetch_after NOOPs first.
+    assert_eq!(mailbox.wait_for_change(Duration::from_secs(1)).await.unwrap(), Wake::TimedOut);
+    deliver(&stack, "after idle");
+    assert_eq!(mailbox.fetch_after(0, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_certificate_from_an_unknown_ca_is_refused() {
+    let stack = start(MailStack::builder());
+    let mut settings = settings(&stack, Security::Tls);
+    settings.ca_file = String::new();
+    let error = Mailbox::connect(&settings, stack.password()).await.err().expect("TLS must fail");
+    let text = format!("{error:#}");
+    assert!(text.contains("cannot connect to IMAP server") && text.contains("TLS handshake"), "{text}");
+}
