@@ -83,6 +83,8 @@ pub struct MailStack {
     postfix: Option<Server>,
     /// Dovecot.
     dovecot: Option<Server>,
+    /// Stops the servers if this process dies without dropping the stack.
+    watchdog: Option<std::process::Child>,
     /// Dovecot's plain IMAP port (STARTTLS offered).
     imap_port: u16,
     /// Dovecot's implicit-TLS IMAP port.
@@ -116,11 +118,16 @@ impl MailStack {
             .tempdir()
             .context("cannot create the stack directory")?;
         // For debugging a failing start: keep the configuration and logs.
-        dir.disable_cleanup(std::env::var_os("MAILSTACK_KEEP").is_some());
+        let keep = std::env::var_os("MAILSTACK_KEEP").is_some();
+        dir.disable_cleanup(keep);
+        if keep {
+            std::fs::write(dir.path().join("keep"), "")?;
+        }
         let ports = process::free_ports(5)?;
         let mut stack = MailStack {
             postfix: None,
             dovecot: None,
+            watchdog: None,
             imap_port: ports[0],
             imaps_port: ports[1],
             lmtp_port: ports[2],
@@ -129,6 +136,7 @@ impl MailStack {
             dir,
         };
         stack.prepare(&options)?;
+        stack.watchdog = Some(process::spawn_watchdog(stack.dir.path())?);
         stack.start_dovecot()?;
         stack.start_smtp()?;
         Ok(stack)
@@ -334,6 +342,20 @@ impl MailStack {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+impl Drop for MailStack {
+    fn drop(&mut self) {
+        self.stop_smtp();
+        if let Some(mut dovecot) = self.dovecot.take() {
+            dovecot.stop();
+        }
+        if let Some(mut watchdog) = self.watchdog.take() {
+            let _ = watchdog.kill();
+            let _ = watchdog.wait();
+        }
+        // `dir` is removed when the fields are dropped, after this.
     }
 }
 

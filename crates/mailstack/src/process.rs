@@ -148,6 +148,38 @@ fn group_alive(group: libc::pid_t) -> bool {
     unsafe { libc::kill(-group, 0) == 0 }
 }
 
+/// Starts a watchdog that stops the stack's servers and removes `dir` if
+/// the test process dies without dropping the stack (killed, or Ctrl-C:
+/// the servers are in process groups of their own, so the terminal's
+/// SIGINT does not reach them). It runs in its own process group too, and
+/// ends by itself once `dir` is gone.
+pub fn spawn_watchdog(dir: &Path) -> Result<Child> {
+    const SCRIPT: &str = r#"
+owner=$1; dir=$2
+while kill -0 "$owner" 2>/dev/null && [ -d "$dir" ]; do sleep 1; done
+[ -d "$dir" ] || exit 0
+for pidfile in "$dir/dovecot-run/master.pid" "$dir/postfix-queue/pid/master.pid"; do
+    [ -f "$pidfile" ] && kill -TERM -"$(cat "$pidfile")" 2>/dev/null
+done
+sleep 2
+[ -f "$dir/keep" ] || rm -rf "$dir"
+"#;
+    Command::new("/bin/sh")
+        .args([
+            "-c",
+            SCRIPT,
+            "mailstack-watchdog",
+            &std::process::id().to_string(),
+            &dir.display().to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .context("cannot start the mail stack's watchdog (/bin/sh)")
+}
+
 /// Finds a binary on PATH or in the sbin directories (not on a user's PATH).
 pub fn find_binary(program: &str) -> Option<PathBuf> {
     let path = std::env::var("PATH").unwrap_or_default();
