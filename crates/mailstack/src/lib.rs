@@ -200,6 +200,9 @@ impl MailStack {
     }
 
     /// Stops Dovecot and starts it again on the same ports (the mail stays).
+    /// A delivery in flight may then be made twice: Dovecot writes the
+    /// file before answering LMTP, and Postfix retries what got no answer
+    /// (real servers do the same; SPEC §7 wants it handled).
     pub fn restart_dovecot(&mut self) -> Result<()> {
         if let Some(mut dovecot) = self.dovecot.take() {
             dovecot.stop();

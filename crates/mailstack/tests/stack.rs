@@ -32,6 +32,9 @@ fn dovecot_restarts_on_the_same_ports_and_smtp_stops_and_starts() {
     let mut stack = MailStack::start().expect("the mail stack starts");
     stack.send("a@x.fr", &["b@y.fr"], b"Subject: one\r\n\r\nbody\r\n").unwrap();
     stack.wait_for_messages("b@y.fr", 1, Duration::from_secs(20)).unwrap();
+    // Dovecot writes the file before it answers LMTP: restarting it before
+    // Postfix has the answer would make Postfix deliver the message again.
+    wait_for_log(&stack, "status=sent");
     stack.restart_dovecot().unwrap();
     assert!(std::net::TcpStream::connect(("127.0.0.1", stack.imaps_port())).is_ok());
     stack.stop_smtp();
@@ -44,7 +47,21 @@ fn dovecot_restarts_on_the_same_ports_and_smtp_stops_and_starts() {
     };
     assert_eq!(deliveries.len(), 2);
     assert!(deliveries[0].at <= deliveries[1].at);
-    assert!(String::from_utf8_lossy(&deliveries[1].raw).contains("Subject: two"));
+    let subjects: Vec<String> =
+        deliveries.iter().map(|d| String::from_utf8_lossy(&d.raw).into_owned()).collect();
+    assert!(
+        subjects[1].contains("Subject: two"),
+        "{subjects:?} {:?}",
+        deliveries.iter().map(|d| d.at).collect::<Vec<_>>()
+    );
+}
+
+fn wait_for_log(stack: &MailStack, needle: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(stack.maillog_path()).unwrap_or_default().contains(needle) {
+        assert!(std::time::Instant::now() < deadline, "no {needle:?} in Postfix's log");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]
