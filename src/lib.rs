@@ -31,6 +31,8 @@ pub mod domain;
 pub mod error;
 pub mod import;
 pub mod invite;
+pub mod mailbox;
+pub mod outbox;
 pub mod reply;
 pub mod settings;
 pub mod store;

@@ -8,6 +8,8 @@ mod cli_import;
 mod cli_session;
 mod helpers;
 mod import;
+mod mailbox;
 mod reply_golden;
 mod mail_helpers;
 mod mail_loop;
+mod smtp;

@@ -1,0 +1,92 @@
+//! Waiting for the next change in the selected folder: IDLE when the server
+//! offers it, else a sleep of `poll_seconds` followed by a NOOP.
+//!
+//! Two traps of async-imap 0.10 (read in its source) shape this code:
+//! - `Handle::wait_with_timeout` restarts its timer on every server line,
+//!   and Dovecot sends `* OK Still here` every two minutes, so its timeout
+//!   would never fire; the IDLE is bounded here by an absolute
+//!   `tokio::time::timeout` instead, which is what keeps it under the
+//!   29 minutes after which RFC 2177 lets a server drop an idle client.
+//! - When the connection closes, the wait reports `ManualInterrupt`, the
+//!   same as a deliberate stop; since we never stop it by hand, here it
+//!   means the connection was lost. The `StopSource` is kept alive for the
+//!   whole wait: dropping it would end the wait at once.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Result};
+use async_imap::extensions::idle::IdleResponse;
+
+use super::connect::within;
+use super::Mailbox;
+
+/// The longest single IDLE: below the 29 minutes of RFC 2177.
+const LONGEST_IDLE: Duration = Duration::from_secs(28 * 60);
+
+/// Why [`Mailbox::wait_for_change`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// The server announced a change (a new message, most likely).
+    Changed,
+    /// The time was up with no announcement (IDLE), or the polling interval
+    /// passed (no IDLE: the server is not asked, so fetch anyway).
+    TimedOut,
+}
+
+impl Mailbox {
+    /// Waits at most `max` (the caller passes 25 minutes or less) for a
+    /// change in the selected folder. After it returns, fetch the UIDs
+    /// above the last one seen, whatever the reason.
+    pub async fn wait_for_change(&mut self, max: Duration) -> Result<Wake> {
+        if self.drain_unsolicited() {
+            // New mail announced after an earlier command: no need to wait.
+            self.pending_change = false;
+            return Ok(Wake::Changed);
+        }
+        if self.capabilities.idle {
+            self.idle(max.min(LONGEST_IDLE)).await
+        } else {
+            self.poll(max).await
+        }
+    }
+
+    async fn poll(&mut self, max: Duration) -> Result<Wake> {
+        tokio::time::sleep(self.poll_interval.min(max)).await;
+        let timeout = self.timeout;
+        within(timeout, "NOOP", self.session()?.noop()).await?;
+        let changed = self.drain_unsolicited();
+        self.pending_change = false;
+        Ok(if changed { Wake::Changed } else { Wake::TimedOut })
+    }
+
+    async fn idle(&mut self, max: Duration) -> Result<Wake> {
+        let timeout = self.timeout;
+        let address = self.address.clone();
+        // IDLE consumes the session; it comes back with DONE. If anything in
+        // between fails, the session stays `None` and the caller reconnects.
+        let session =
+            self.session.take().ok_or_else(|| anyhow!("the IMAP connection to {address} was lost"))?;
+        let mut handle = session.idle();
+        within(timeout, "IDLE", handle.init()).await?;
+        let outcome = {
+            // The inner timer is only a backstop; the absolute one rules.
+            let (wait, _stop) = handle.wait_with_timeout(max + timeout);
+            tokio::time::timeout(max, wait).await
+        };
+        let wake = match outcome {
+            Err(_elapsed) => Wake::TimedOut,
+            Ok(Ok(IdleResponse::NewData(_))) => Wake::Changed,
+            Ok(Ok(IdleResponse::Timeout)) => Wake::TimedOut,
+            Ok(Ok(IdleResponse::ManualInterrupt)) => {
+                bail!("the IMAP server {address} closed the connection during IDLE")
+            }
+            Ok(Err(error)) => return Err(anyhow!(error).context(format!("IDLE on {address} failed"))),
+        };
+        let session = within(timeout, "DONE (end of IDLE)", handle.done()).await?;
+        self.session = Some(session);
+        // Responses read while ending the IDLE count as a change too.
+        let changed = self.drain_unsolicited();
+        self.pending_change = false;
+        Ok(if changed { Wake::Changed } else { wake })
+    }
+}

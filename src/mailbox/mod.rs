@@ -1,0 +1,301 @@
+//! The mailbox the interns' replies arrive in, reached over IMAP: what the
+//! daemon needs and nothing more. It connects (TLS, STARTTLS or plain),
+//! selects the folder, fetches the messages above the last UID seen, moves
+//! processed ones to another folder, and waits for the next change (IDLE,
+//! or polling when the server has none). Every step has a timeout, so a
+//! silent server costs a reconnection, never a stuck daemon.
+//!
+//! The daemon's loop:
+//! ```text
+//! connect → ensure_folder(processed) → select(INBOX)
+//! loop { fetch_after(last_uid) → store → move_to(processed) → wait_for_change }
+//! ```
+//! Any error means the connection is no longer usable: drop the `Mailbox`
+//! and connect again (with backoff).
+
+mod connect;
+mod idle;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use futures::TryStreamExt;
+
+use crate::settings::ImapSettings;
+use connect::{within, Stream};
+pub use idle::Wake;
+
+/// An IMAP session after login.
+type Session = async_imap::Session<Stream>;
+
+/// How many messages one `UID FETCH` asks for: large enough to amortise the
+/// round trip, small enough that one batch of big messages fits in memory.
+const FETCH_BATCH: usize = 100;
+
+/// What `SELECT` tells about a folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FolderState {
+    /// UIDVALIDITY: when it changes, every UID seen before is meaningless.
+    pub uidvalidity: u32,
+    /// The UID the next message will get (the server's prediction).
+    pub uid_next: u32,
+    /// How many messages the folder holds.
+    pub exists: u32,
+}
+
+/// One message as fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    /// Its UID in the selected folder.
+    pub uid: u32,
+    /// Its bytes exactly as the server stores them (`BODY.PEEK[]`, so the
+    /// \Seen flag is not set).
+    pub raw: Vec<u8>,
+}
+
+/// The extensions the daemon uses, as advertised after login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ServerCapabilities {
+    /// IDLE (RFC 2177): the server pushes changes.
+    pub idle: bool,
+    /// MOVE (RFC 6851): an atomic move.
+    pub move_command: bool,
+    /// UIDPLUS (RFC 4315): `UID EXPUNGE` of chosen messages only.
+    pub uidplus: bool,
+}
+
+/// How [`Mailbox::move_to`] took the messages out of the folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moved {
+    /// MOVE, or COPY + \Deleted + UID EXPUNGE: gone from the folder.
+    Moved,
+    /// COPY + \Deleted only (no MOVE, no UIDPLUS): still in the folder,
+    /// flagged \Deleted, until some client expunges it.
+    CopiedAndFlaggedDeleted,
+}
+
+/// A logged-in IMAP connection.
+pub struct Mailbox {
+    /// The session; `None` once IDLE failed half-way (the connection is
+    /// then unusable and every call says so).
+    session: Option<Session>,
+    /// `HOST:PORT`, for messages.
+    address: String,
+    /// The deadline of every command.
+    timeout: Duration,
+    /// Seconds between two checks when the server has no IDLE.
+    poll_interval: Duration,
+    /// What the server offers.
+    capabilities: ServerCapabilities,
+    /// The server announced new mail (EXISTS/RECENT) at the end of a
+    /// command, after the view that command worked on: the next
+    /// [`Mailbox::wait_for_change`] returns at once instead of waiting.
+    pending_change: bool,
+}
+
+impl Mailbox {
+    /// Connects, logs in as `settings.username` and reads the capabilities.
+    pub async fn connect(settings: &ImapSettings, password: &str) -> Result<Mailbox> {
+        let timeout = Duration::from_secs(settings.timeout_seconds.max(1));
+        let address = format!("{}:{}", settings.host, settings.port);
+        let client = connect::open(settings, timeout).await?;
+        let login_failed = || format!("IMAP login failed for {} on {address}", settings.username);
+        let session = match tokio::time::timeout(timeout, client.login(&settings.username, password)).await {
+            Ok(Ok(session)) => session,
+            Ok(Err((error, _client))) => return Err(anyhow!(error).context(login_failed())),
+            Err(_) => bail!("{}: no answer within {}s", login_failed(), timeout.as_secs()),
+        };
+        let mut mailbox = Mailbox {
+            session: Some(session),
+            address,
+            timeout,
+            poll_interval: Duration::from_secs(settings.poll_seconds.max(1)),
+            capabilities: ServerCapabilities::default(),
+            pending_change: false,
+        };
+        let advertised = within(timeout, "CAPABILITY", mailbox.session()?.capabilities()).await?;
+        mailbox.capabilities = ServerCapabilities {
+            idle: advertised.has_str("IDLE"),
+            move_command: advertised.has_str("MOVE"),
+            uidplus: advertised.has_str("UIDPLUS"),
+        };
+        Ok(mailbox)
+    }
+
+    /// IDLE, MOVE and UIDPLUS, as the server advertised them after login.
+    pub fn capabilities(&self) -> ServerCapabilities {
+        self.capabilities
+    }
+
+    /// Creates `folder` unless it exists.
+    pub async fn ensure_folder(&mut self, folder: &str) -> Result<()> {
+        let timeout = self.timeout;
+        let message = format!("cannot create the IMAP folder {folder:?} on {}", self.address);
+        let context = || message.clone();
+        let session = self.session()?;
+        let listed = within(timeout, "LIST", async {
+            session.list(Some(""), Some(folder)).await?.try_collect::<Vec<_>>().await
+        })
+        .await
+        .with_context(context)?;
+        if listed.is_empty() {
+            within(timeout, "CREATE", self.session()?.create(folder)).await.with_context(context)?;
+        }
+        Ok(())
+    }
+
+    /// Selects `folder` for the calls that follow.
+    pub async fn select(&mut self, folder: &str) -> Result<FolderState> {
+        let timeout = self.timeout;
+        let selected = within(timeout, "SELECT", self.session()?.select(folder))
+            .await
+            .with_context(|| format!("cannot select the IMAP folder {folder:?} on {}", self.address))?;
+        let uidvalidity = selected
+            .uid_validity
+            .ok_or_else(|| anyhow!("the IMAP server {} gave no UIDVALIDITY for {folder:?}", self.address))?;
+        Ok(FolderState { uidvalidity, uid_next: selected.uid_next.unwrap_or(0), exists: selected.exists })
+    }
+
+    /// The messages of the selected folder whose UID is above `last_uid`,
+    /// oldest first, at most `max`, skipping those flagged \Deleted (moved
+    /// already, by a copy that could not be expunged).
+    ///
+    /// It starts with a NOOP: Dovecot (like most servers) shows a session
+    /// the messages delivered since its last command only at the end of a
+    /// command, so without it a SEARCH would miss what arrived just before.
+    ///
+    /// `UID SEARCH UID n:*` (like `UID FETCH n:*`) also returns the last
+    /// message when every UID is below `n` (RFC 3501 §6.4.8: `*` is the
+    /// largest UID in use), so the answer is filtered.
+    pub async fn fetch_after(&mut self, last_uid: u32, max: usize) -> Result<Vec<Fetched>> {
+        let timeout = self.timeout;
+        within(timeout, "NOOP", self.session()?.noop()).await?;
+        // Everything announced so far is in the view the search works on.
+        self.drain_unsolicited();
+        self.pending_change = false;
+        let query = format!("UID {}:* UNDELETED", last_uid.saturating_add(1));
+        let found = within(timeout, "UID SEARCH", self.session()?.uid_search(&query)).await?;
+        let uids: Vec<u32> = found
+            .into_iter()
+            .filter(|&uid| uid > last_uid)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .take(max)
+            .collect();
+        let mut fetched = Vec::with_capacity(uids.len());
+        for batch in uids.chunks(FETCH_BATCH) {
+            fetched.extend(self.fetch_batch(batch).await?);
+        }
+        fetched.retain(|message| message.uid > last_uid);
+        fetched.sort_by_key(|message| message.uid);
+        self.drain_unsolicited();
+        Ok(fetched)
+    }
+
+    async fn fetch_batch(&mut self, uids: &[u32]) -> Result<Vec<Fetched>> {
+        let timeout = self.timeout;
+        let set = uid_set(uids);
+        let session = self.session()?;
+        let responses = within(timeout, "UID FETCH", async {
+            session.uid_fetch(&set, "(UID BODY.PEEK[])").await?.try_collect::<Vec<_>>().await
+        })
+        .await?;
+        Ok(responses
+            .iter()
+            .filter_map(|fetch| Some(Fetched { uid: fetch.uid?, raw: fetch.body()?.to_vec() }))
+            .collect())
+    }
+
+    /// Takes `uids` out of the selected folder into `folder`.
+    ///
+    /// MOVE when offered. Otherwise `UID COPY` + `UID STORE +FLAGS
+    /// (\Deleted)` + `UID EXPUNGE` of exactly these UIDs (UIDPLUS). Without
+    /// UIDPLUS the copy is flagged \Deleted and left there: a plain EXPUNGE
+    /// would also erase every message another client flagged \Deleted, which
+    /// is not ours to decide. [`Mailbox::fetch_after`] skips such messages.
+    pub async fn move_to(&mut self, uids: &[u32], folder: &str) -> Result<Moved> {
+        if uids.is_empty() {
+            return Ok(Moved::Moved);
+        }
+        let timeout = self.timeout;
+        let set = uid_set(uids);
+        let message = format!("cannot move messages {set} to {folder:?} on {}", self.address);
+        let context = || message.clone();
+        let capabilities = self.capabilities;
+        let session = self.session()?;
+        let outcome = within(timeout, "moving messages", async {
+            if capabilities.move_command {
+                session.uid_mv(&set, folder).await?;
+                return Ok::<_, async_imap::error::Error>(Moved::Moved);
+            }
+            session.uid_copy(&set, folder).await?;
+            session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)").await?.try_collect::<Vec<_>>().await?;
+            if !capabilities.uidplus {
+                return Ok(Moved::CopiedAndFlaggedDeleted);
+            }
+            session.uid_expunge(&set).await?.try_collect::<Vec<_>>().await?;
+            Ok(Moved::Moved)
+        })
+        .await
+        .with_context(context)?;
+        self.drain_unsolicited();
+        Ok(outcome)
+    }
+
+    /// Logs out politely (best effort: the connection is closed anyway).
+    pub async fn logout(mut self) -> Result<()> {
+        let timeout = self.timeout;
+        within(timeout, "LOGOUT", self.session()?.logout()).await
+    }
+
+    fn session(&mut self) -> Result<&mut Session> {
+        let address = &self.address;
+        self.session
+            .as_mut()
+            .ok_or_else(|| anyhow!("the IMAP connection to {address} was lost; connect again"))
+    }
+
+    /// Empties async-imap's channel of unsolicited responses, remembering
+    /// in `pending_change` whether any announced new mail (EXISTS, RECENT;
+    /// an EXPUNGE, e.g. after our own MOVE, is not new mail), and returns
+    /// `pending_change`. The channel holds 100 responses and drops the rest
+    /// silently, so it is emptied after every command.
+    fn drain_unsolicited(&mut self) -> bool {
+        use async_imap::types::UnsolicitedResponse as U;
+        let Some(session) = self.session.as_mut() else { return false };
+        while let Ok(response) = session.unsolicited_responses.try_recv() {
+            self.pending_change |= matches!(response, U::Exists(_) | U::Recent(_));
+        }
+        self.pending_change
+    }
+}
+
+/// `1,3:5,9` for [1, 3, 4, 5, 9]: the compact form keeps a batch of
+/// consecutive UIDs in a short command line.
+fn uid_set(uids: &[u32]) -> String {
+    let sorted: BTreeSet<u32> = uids.iter().copied().collect();
+    let mut ranges: Vec<(u32, u32)> = Vec::new();
+    for uid in sorted {
+        match ranges.last_mut() {
+            Some((_, end)) if *end + 1 == uid => *end = uid,
+            _ => ranges.push((uid, uid)),
+        }
+    }
+    ranges
+        .iter()
+        .map(|&(start, end)| if start == end { start.to_string() } else { format!("{start}:{end}") })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consecutive_uids_are_sent_as_ranges() {
+        assert_eq!(uid_set(&[9, 3, 4, 5, 1]), "1,3:5,9");
+        assert_eq!(uid_set(&[7]), "7");
+    }
+}

@@ -1,0 +1,155 @@
+//! Handing a finished message to the SMTP server, and saying what became of
+//! it in the four cases the outbox must tell apart (SPEC §7): accepted, try
+//! again later, never (5xx), or unknown (the connection broke while the
+//! message was being sent, so the server may have it).
+//!
+//! It uses lettre's pooled `AsyncSmtpTransport` (connections are reused
+//! across sends; the pool checks a connection before reusing it).
+//!
+//! # What lettre lets us distinguish
+//!
+//! lettre reports a reply code (`status()`, `is_transient()` for 4xx,
+//! `is_permanent()` for 5xx) but not the phase of the dialogue a failure
+//! happened in. Its error kinds are told apart by `Display`'s prefix (lettre
+//! has no accessor for them): "Connection error" is raised only while
+//! opening the TCP connection, before any command, so it is safely
+//! [`SendOutcome::Transient`]; a TLS error happens during the handshake,
+//! before any mail command, so it is transient too. A "network error" (an
+//! I/O error or EOF on an open connection) or a timeout may have happened
+//! during MAIL/RCPT (harmless) or after DATA began (the server may have
+//! queued the message): lettre does not say which, so both are
+//! [`SendOutcome::Ambiguous`], never silently retried as if nothing had
+//! been sent. The caller resends with the same Message-ID (SPEC §6), so a
+//! duplicate can at least be recognised by the recipient's client.
+//!
+//! A 4xx or 5xx reply, even to the end of DATA, is a clear refusal: the
+//! message was not accepted, so those are transient and permanent.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::Error as SmtpError;
+use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::settings::{Security, SmtpSettings};
+
+/// What became of one message handed to the SMTP server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// The server accepted the message (250 to the end of DATA).
+    Accepted,
+    /// Not sent, worth retrying later: a 4xx reply, or the server could not
+    /// be reached (refused, reset or timed out before any command).
+    Transient(String),
+    /// Refused for good: a 5xx reply to MAIL, RCPT or DATA, or a message
+    /// the client cannot send at all (e.g. 8-bit to a 7-bit server).
+    Permanent(String),
+    /// The connection failed while the message may have been on its way
+    /// (a network error or a timeout after the connection was open): the
+    /// server may have accepted it. The caller decides.
+    Ambiguous(String),
+}
+
+/// The outgoing SMTP server, with a pool of connections.
+#[derive(Clone)]
+pub struct SmtpTransport {
+    /// lettre's pooled transport.
+    inner: AsyncSmtpTransport<Tokio1Executor>,
+    /// `HOST:PORT`, for messages.
+    address: String,
+    /// The deadline of one whole send.
+    timeout: Duration,
+}
+
+impl SmtpTransport {
+    /// Builds the transport; nothing is connected until the first send.
+    /// `credentials` comes from [`SmtpSettings::credentials`].
+    pub fn new(
+        settings: &SmtpSettings,
+        credentials: Option<(String, SecretString)>,
+    ) -> Result<SmtpTransport> {
+        let timeout = Duration::from_secs(settings.timeout_seconds.max(1));
+        let address = format!("{}:{}", settings.host, settings.port);
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.as_str())
+            .port(settings.port)
+            .timeout(Some(timeout));
+        builder = match settings.security {
+            Security::Tls => builder.tls(Tls::Wrapper(tls_parameters(settings)?)),
+            Security::Starttls => builder.tls(Tls::Required(tls_parameters(settings)?)),
+            Security::None => builder.tls(Tls::None),
+        };
+        if let Some((username, password)) = credentials {
+            builder = builder.credentials(Credentials::new(username, password.expose_secret().to_string()));
+        }
+        Ok(SmtpTransport { inner: builder.build(), address, timeout })
+    }
+
+    /// Sends `raw` (a complete message, CRLF line endings) to `recipients`
+    /// with `envelope_from` as the MAIL FROM (empty for the null sender
+    /// `<>`, as bounces use).
+    pub async fn send_raw(&self, envelope_from: &str, recipients: &[String], raw: &[u8]) -> SendOutcome {
+        let envelope = match envelope(envelope_from, recipients) {
+            Ok(envelope) => envelope,
+            Err(error) => return SendOutcome::Permanent(format!("{error:#}")),
+        };
+        // lettre ends DATA with "\r\n.\r\n" whatever the message ends
+        // with, so a message that already ends with a line break would gain
+        // an empty line: the last break is left to lettre.
+        let raw = raw.strip_suffix(b"\r\n").or_else(|| raw.strip_suffix(b"\n")).unwrap_or(raw);
+        match tokio::time::timeout(self.timeout, self.inner.send_raw(&envelope, raw)).await {
+            Ok(Ok(_response)) => SendOutcome::Accepted,
+            Ok(Err(error)) => classify(&error, &self.address),
+            Err(_) => SendOutcome::Ambiguous(format!(
+                "sending through SMTP server {} took more than {}s",
+                self.address,
+                self.timeout.as_secs()
+            )),
+        }
+    }
+}
+
+fn tls_parameters(settings: &SmtpSettings) -> Result<TlsParameters> {
+    let mut builder = TlsParameters::builder(settings.host.clone());
+    if let Some(path) = settings.ca_file() {
+        let pem =
+            std::fs::read(path).with_context(|| format!("cannot read the CA file {}", path.display()))?;
+        let certificate = Certificate::from_pem(&pem)
+            .with_context(|| format!("the CA file {} is not a PEM certificate", path.display()))?;
+        builder = builder.add_root_certificate(certificate);
+    }
+    builder.build_rustls().context("cannot set up TLS for SMTP")
+}
+
+fn envelope(from: &str, recipients: &[String]) -> Result<Envelope> {
+    let from = match from.trim() {
+        "" => None,
+        address => {
+            Some(address.parse::<Address>().with_context(|| format!("bad envelope sender {address:?}"))?)
+        }
+    };
+    let to = recipients
+        .iter()
+        .map(|address| {
+            address.trim().parse::<Address>().with_context(|| format!("bad recipient {address:?}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Envelope::new(from, to).context("no recipient")
+}
+
+/// Sorts a lettre error into the four outcomes (see the module comment).
+fn classify(error: &SmtpError, address: &str) -> SendOutcome {
+    let text = format!("SMTP server {address}: {error}");
+    // "Connection error" is only raised while opening the connection.
+    let not_connected = !error.is_timeout() && error.to_string().starts_with("Connection error");
+    if error.is_permanent() || error.is_client() {
+        SendOutcome::Permanent(text)
+    } else if error.is_transient() || error.is_tls() || error.is_transport_shutdown() || not_connected {
+        SendOutcome::Transient(text)
+    } else {
+        SendOutcome::Ambiguous(text)
+    }
+}

@@ -1,0 +1,237 @@
+//! The IMAP client against a real Dovecot (crates/mailstack): every
+//! security mode, fetching by UID, moving, waiting for mail, and the errors
+//! a referent would see.
+
+use std::time::Duration;
+
+use choixbot::mailbox::{Mailbox, Moved, Wake};
+use choixbot::settings::{ImapSettings, Security};
+use mailstack::{MailStack, BASIC_IMAP_CAPABILITY};
+
+const USER: &str = "choix@asso.example";
+const PROCESSED: &str = "choixbot-processed";
+const DELIVERY: Duration = Duration::from_secs(30);
+
+fn settings(stack: &MailStack, security: Security) -> ImapSettings {
+    let (host, port) = match security {
+        Security::Tls => ("127.0.0.1", stack.imaps_port()),
+        Security::Starttls => ("localhost", stack.imap_port()),
+        Security::None => ("127.0.0.1", stack.imap_port()),
+    };
+    ImapSettings {
+        host: host.into(),
+        port,
+        security,
+        username: USER.into(),
+        password_env: "UNUSED".into(),
+        password_file: None,
+        folder: "INBOX".into(),
+        processed_folder: PROCESSED.into(),
+        ca_file: stack.ca_pem_path().display().to_string(),
+        poll_seconds: 1,
+        timeout_seconds: 20,
+    }
+}
+
+fn start(builder: mailstack::MailStackBuilder) -> MailStack {
+    builder.start().expect("the mail stack (Dovecot + Postfix) must start")
+}
+
+/// Sends a message to `USER` (through a plus address, as interns reply)
+/// and waits until it is in the Maildir.
+fn deliver(stack: &MailStack, subject: &str) -> Vec<u8> {
+    let raw = format!(
+        "From: interne@gmail.com\r\nTo: choix+TOKEN@asso.example\r\nSubject: {subject}\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+         1) 1234\r\n2) 5678 – Bichat, été\r\n"
+    )
+    .into_bytes();
+    let before = stack.messages(USER).len();
+    stack.send("interne@gmail.com", &["choix+TOKEN@asso.example"], &raw).unwrap();
+    stack.wait_for_messages(USER, before + 1, DELIVERY).unwrap();
+    raw
+}
+
+async fn connect(stack: &MailStack, security: Security) -> Mailbox {
+    Mailbox::connect(&settings(stack, security), stack.password()).await.expect("IMAP connect and login")
+}
+
+#[tokio::test]
+async fn imap_over_implicit_tls_with_the_stack_ca_reads_the_inbox() {
+    let stack = start(MailStack::builder());
+    deliver(&stack, "tls");
+    let mut mailbox = connect(&stack, Security::Tls).await;
+    let state = mailbox.select("INBOX").await.unwrap();
+    assert_eq!(state.exists, 1);
+    assert!(state.uidvalidity > 0);
+    mailbox.logout().await.unwrap();
+}
+
+#[tokio::test]
+async fn imap_over_starttls_and_over_plain_reads_the_inbox() {
+    let stack = start(MailStack::builder());
+    deliver(&stack, "starttls");
+    for security in [Security::Starttls, Security::None] {
+        let mut mailbox = connect(&stack, security).await;
+        let state = mailbox.select("INBOX").await.unwrap();
+        assert_eq!(state.exists, 1, "{security:?}");
+        assert_eq!(mailbox.fetch_after(0, 10).await.unwrap().len(), 1, "{security:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_password_gives_the_login_error() {
+    let stack = start(MailStack::builder());
+    let error =
+        Mailbox::connect(&settings(&stack, Security::Tls), "wrong").await.err().expect("login must fail");
+    let expected = format!("IMAP login failed for {USER} on 127.0.0.1:{}", stack.imaps_port());
+    assert!(format!("{error:#}").contains(&expected), "{error:#}");
+}
+
+#[tokio::test]
+async fn a_server_that_is_not_there_gives_the_connect_error() {
+    let stack = start(MailStack::builder());
+    // A port nobody listens on: bound, then released.
+    let mut settings = settings(&stack, Security::None);
+    settings.port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let error = Mailbox::connect(&settings, stack.password()).await.err().expect("connect must fail");
+    let expected = format!("cannot connect to IMAP server 127.0.0.1:{}", settings.port);
+    assert!(format!("{error:#}").contains(&expected), "{error:#}");
+}
+
+#[tokio::test]
+async fn fetch_after_returns_only_the_new_uids_with_the_bytes_intact() {
+    let stack = start(MailStack::builder());
+    let first = deliver(&stack, "first");
+    let second = deliver(&stack, "second");
+    let mut mailbox = connect(&stack, Security::Tls).await;
+    mailbox.select("INBOX").await.unwrap();
+    let all = mailbox.fetch_after(0, 100).await.unwrap();
+    assert_eq!(all.len(), 2);
+    // Postfix and Dovecot add trace headers on top; the rest is untouched.
+    assert!(all[0].raw.ends_with(&first), "{}", String::from_utf8_lossy(&all[0].raw));
+    assert!(all[1].raw.ends_with(&second), "{}", String::from_utf8_lossy(&all[1].raw));
+    let after_first = mailbox.fetch_after(all[0].uid, 100).await.unwrap();
+    assert_eq!(after_first.iter().map(|m| m.uid).collect::<Vec<_>>(), vec![all[1].uid]);
+    // `UID n:*` names the last message even when n is above every UID.
+    assert!(mailbox.fetch_after(all[1].uid, 100).await.unwrap().is_empty());
+    assert_eq!(mailbox.fetch_after(0, 1).await.unwrap().len(), 1, "max is respected");
+}
+
+/// Delivers two messages, moves the first to the processed folder, and
+/// returns how the move was done.
+async fn move_first_of_two(stack: &MailStack) -> (Moved, Mailbox) {
+    deliver(stack, "to move");
+    deliver(stack, "to keep");
+    let mut mailbox = connect(stack, Security::Tls).await;
+    mailbox.ensure_folder(PROCESSED).await.unwrap();
+    mailbox.ensure_folder(PROCESSED).await.expect("ensure_folder twice is fine");
+    mailbox.select("INBOX").await.unwrap();
+    let fetched = mailbox.fetch_after(0, 10).await.unwrap();
+    let moved = mailbox.move_to(&[fetched[0].uid], PROCESSED).await.unwrap();
+    (moved, mailbox)
+}
+
+fn subjects(messages: &[Vec<u8>]) -> Vec<String> {
+    messages
+        .iter()
+        .filter_map(|raw| {
+            let text = String::from_utf8_lossy(raw);
+            text.lines().find_map(|line| line.strip_prefix("Subject: ").map(str::to_string))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn move_to_uses_move_and_the_message_leaves_the_inbox() {
+    let stack = start(MailStack::builder());
+    let (moved, mailbox) = move_first_of_two(&stack).await;
+    assert!(mailbox.capabilities().move_command);
+    assert_eq!(moved, Moved::Moved);
+    assert_eq!(subjects(&stack.messages_in(USER, PROCESSED)), vec!["to move"]);
+    assert_eq!(subjects(&stack.messages_in(USER, "INBOX")), vec!["to keep"]);
+}
+
+#[tokio::test]
+async fn move_to_without_move_copies_flags_and_expunges_with_uidplus() {
+    let capability = format!("{BASIC_IMAP_CAPABILITY} UIDPLUS");
+    let stack = start(MailStack::builder().imap_capability(&capability));
+    let (moved, mailbox) = move_first_of_two(&stack).await;
+    assert!(!mailbox.capabilities().move_command && mailbox.capabilities().uidplus);
+    assert_eq!(moved, Moved::Moved);
+    assert_eq!(subjects(&stack.messages_in(USER, PROCESSED)), vec!["to move"]);
+    assert_eq!(subjects(&stack.messages_in(USER, "INBOX")), vec!["to keep"]);
+}
+
+#[tokio::test]
+async fn move_to_without_uidplus_never_expunges_and_fetch_skips_the_copy() {
+    let stack = start(MailStack::builder().imap_capability(BASIC_IMAP_CAPABILITY));
+    let (moved, mut mailbox) = move_first_of_two(&stack).await;
+    assert_eq!(moved, Moved::CopiedAndFlaggedDeleted);
+    assert_eq!(subjects(&stack.messages_in(USER, PROCESSED)), vec!["to move"]);
+    assert_eq!(stack.messages_in(USER, "INBOX").len(), 2, "no EXPUNGE without UIDPLUS");
+    assert_eq!(stack.flagged_deleted_in(USER, "INBOX"), 1);
+    let left = mailbox.fetch_after(0, 10).await.unwrap();
+    assert_eq!(subjects(&left.into_iter().map(|m| m.raw).collect::<Vec<_>>()), vec!["to keep"]);
+}
+
+/// Waits for a change while a message is delivered: the delivery starts
+/// once the wait has had time to begin (if it had not, the change is
+/// reported at its start instead, which the assertions accept too).
+async fn wait_while_delivering(stack: &MailStack, mailbox: &mut Mailbox) -> Wake {
+    let deliver_later = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let raw = b"From: b@orange.fr\r\nTo: choix@asso.example\r\nSubject: wake\r\n\r\n1234\r\n";
+        // A short blocking SMTP exchange; delivery itself is asynchronous.
+        stack.send("b@orange.fr", &[USER], raw).unwrap();
+    };
+    let (wake, ()) = tokio::join!(mailbox.wait_for_change(Duration::from_secs(60)), deliver_later);
+    wake.unwrap()
+}
+
+#[tokio::test]
+async fn idle_wakes_when_a_message_is_delivered() {
+    let stack = start(MailStack::builder());
+    let mut mailbox = connect(&stack, Security::Tls).await;
+    assert!(mailbox.capabilities().idle);
+    mailbox.select("INBOX").await.unwrap();
+    assert!(mailbox.fetch_after(0, 10).await.unwrap().is_empty());
+    let wake = wait_while_delivering(&stack, &mut mailbox).await;
+    assert_eq!(wake, Wake::Changed);
+    assert_eq!(mailbox.fetch_after(0, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn without_idle_the_wait_polls_and_the_message_is_fetched() {
+    let stack = start(MailStack::builder().imap_capability(BASIC_IMAP_CAPABILITY));
+    let mut mailbox = connect(&stack, Security::Tls).await;
+    assert!(!mailbox.capabilities().idle);
+    mailbox.select("INBOX").await.unwrap();
+    wait_while_delivering(&stack, &mut mailbox).await;
+    stack.wait_for_messages(USER, 1, DELIVERY).unwrap();
+    mailbox.wait_for_change(Duration::from_secs(60)).await.unwrap();
+    assert_eq!(mailbox.fetch_after(0, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn mail_delivered_after_an_idle_ended_is_not_missed_by_fetch_after() {
+    let stack = start(MailStack::builder());
+    let mut mailbox = connect(&stack, Security::Tls).await;
+    mailbox.select("INBOX").await.unwrap();
+    // Nothing is delivered: the wait ends by its own timer, then DONE. A
+    // UID SEARCH alone would not see the message delivered next (Dovecot
+    // shows new mail only at the end of a command): fetch_after NOOPs first.
+    assert_eq!(mailbox.wait_for_change(Duration::from_secs(1)).await.unwrap(), Wake::TimedOut);
+    deliver(&stack, "after idle");
+    assert_eq!(mailbox.fetch_after(0, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_certificate_from_an_unknown_ca_is_refused() {
+    let stack = start(MailStack::builder());
+    let mut settings = settings(&stack, Security::Tls);
+    settings.ca_file = String::new();
+    let error = Mailbox::connect(&settings, stack.password()).await.err().expect("TLS must fail");
+    let text = format!("{error:#}");
+    assert!(text.contains("cannot connect to IMAP server") && text.contains("TLS handshake"), "{text}");
+}

@@ -1,0 +1,138 @@
+//! The outbox's SMTP transport against a real Postfix (crates/mailstack):
+//! a message accepted arrives in the recipient's Maildir over every kind of
+//! connection, and refusals are sorted into permanent and transient.
+
+use std::time::Duration;
+
+use choixbot::outbox::transport::{SendOutcome, SmtpTransport};
+use choixbot::settings::{Security, SmtpSettings};
+use mailstack::MailStack;
+
+const FROM: &str = "choix@asso.example";
+const INTERN: &str = "interne@gmail.com";
+
+fn settings(stack: &MailStack, security: Security) -> SmtpSettings {
+    let (host, port) = match security {
+        Security::Tls => ("localhost", stack.smtps_port()),
+        Security::Starttls => ("127.0.0.1", stack.smtp_port()),
+        Security::None => ("127.0.0.1", stack.smtp_port()),
+    };
+    SmtpSettings {
+        host: host.into(),
+        port,
+        security,
+        username: None,
+        password_env: "UNUSED".into(),
+        password_file: None,
+        ca_file: stack.ca_pem_path().display().to_string(),
+        timeout_seconds: 20,
+    }
+}
+
+fn message(subject: &str) -> Vec<u8> {
+    format!(
+        "From: {FROM}\r\nTo: {INTERN}\r\nSubject: {subject}\r\nMessage-ID: <{subject}@asso.example>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+         Vos choix sont enregistrés.\r\n.ligne qui commence par un point\r\n"
+    )
+    .into_bytes()
+}
+
+async fn send(stack: &MailStack, security: Security, to: &str, raw: &[u8]) -> SendOutcome {
+    let transport = SmtpTransport::new(&settings(stack, security), None).unwrap();
+    transport.send_raw(FROM, &[to.to_string()], raw).await
+}
+
+#[tokio::test]
+async fn a_message_sent_through_postfix_arrives_in_the_recipient_maildir() {
+    let stack = MailStack::start().expect("the mail stack must start");
+    let raw = message("plain");
+    assert_eq!(send(&stack, Security::None, INTERN, &raw).await, SendOutcome::Accepted);
+    let delivered = stack.wait_for_messages(INTERN, 1, Duration::from_secs(30)).unwrap();
+    // The Maildir stores LF endings; the body, dot line included, is intact.
+    let stored = String::from_utf8(delivered[0].clone()).unwrap();
+    let sent = String::from_utf8(raw).unwrap().replace("\r\n", "\n");
+    assert!(stored.ends_with(&sent), "{stored:?}\n{sent:?}");
+}
+
+#[tokio::test]
+async fn smtp_over_starttls_and_implicit_tls_with_the_stack_ca_is_accepted() {
+    let stack = MailStack::start().expect("the mail stack must start");
+    assert_eq!(send(&stack, Security::Starttls, INTERN, &message("starttls")).await, SendOutcome::Accepted);
+    assert_eq!(send(&stack, Security::Tls, INTERN, &message("wrapper")).await, SendOutcome::Accepted);
+    assert_eq!(stack.wait_for_messages(INTERN, 2, Duration::from_secs(30)).unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_rejected_recipient_is_a_permanent_failure() {
+    let stack =
+        MailStack::builder().reject_recipient("ferme@orange.fr").start().expect("the mail stack must start");
+    let outcome = send(&stack, Security::None, "ferme@orange.fr", &message("rejected")).await;
+    assert!(matches!(&outcome, SendOutcome::Permanent(text) if text.contains("554")), "{outcome:?}");
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_a_transient_failure() {
+    let mut stack = MailStack::start().expect("the mail stack must start");
+    stack.stop_smtp();
+    let outcome = send(&stack, Security::None, INTERN, &message("refused")).await;
+    assert!(matches!(outcome, SendOutcome::Transient(_)), "{outcome:?}");
+    // And once the server is back, the same transport settings work again.
+    stack.start_smtp().unwrap();
+    assert_eq!(send(&stack, Security::None, INTERN, &message("back")).await, SendOutcome::Accepted);
+}
+
+#[tokio::test]
+async fn a_deferred_recipient_is_a_transient_failure() {
+    let stack =
+        MailStack::builder().defer_recipient("plein@orange.fr").start().expect("the mail stack must start");
+    let outcome = send(&stack, Security::None, "plein@orange.fr", &message("deferred")).await;
+    assert!(matches!(&outcome, SendOutcome::Transient(text) if text.contains("450")), "{outcome:?}");
+}
+
+/// A fake SMTP server that accepts the envelope and the data, then closes
+/// the connection instead of answering the end of DATA.
+async fn server_that_hangs_up_after_data() -> u16 {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let (reader, mut writer) = socket.into_split();
+        let mut lines = BufReader::new(reader).lines();
+        writer.write_all(b"220 fake ESMTP\r\n").await.unwrap();
+        let mut in_data = false;
+        while let Ok(Some(line)) = lines.next_line().await {
+            let reply: &[u8] = match line.as_str() {
+                "." if in_data => return, // hang up: the message may or may not be queued
+                _ if in_data => continue,
+                "DATA" => {
+                    in_data = true;
+                    b"354 go on\r\n"
+                }
+                _ if line.starts_with("EHLO") => b"250-fake\r\n250 8BITMIME\r\n",
+                _ => b"250 ok\r\n",
+            };
+            writer.write_all(reply).await.unwrap();
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_connection_lost_after_data_is_ambiguous() {
+    let port = server_that_hangs_up_after_data().await;
+    let settings = SmtpSettings {
+        host: "127.0.0.1".into(),
+        port,
+        security: Security::None,
+        username: None,
+        password_env: "UNUSED".into(),
+        password_file: None,
+        ca_file: String::new(),
+        timeout_seconds: 20,
+    };
+    let transport = SmtpTransport::new(&settings, None).unwrap();
+    let outcome = transport.send_raw(FROM, &[INTERN.to_string()], &message("lost")).await;
+    assert!(matches!(outcome, SendOutcome::Ambiguous(_)), "{outcome:?}");
+}
