@@ -1,5 +1,5 @@
 use super::*;
-use crate::domain::{ChoiceType, Intern, Post, Rank, Token};
+use crate::domain::{ChoiceType, Group, Intern, Post, Rank, Token};
 use crate::reply::{Kind, ParsedReply};
 use crate::store::StoredIntern;
 
