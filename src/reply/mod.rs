@@ -172,3 +172,6 @@ pub(crate) fn floor_char_boundary(text: &str, max: usize) -> usize {
     }
     (0..=max).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests;

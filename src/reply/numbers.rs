@@ -110,7 +110,10 @@ fn leading_ordinal(tokens: &[Token], live: &dyn Fn(&Token) -> bool) -> Option<us
     if !matches!(p, ')' | '.' | ']' | ':' | '-' | '–' | '—' | '/') {
         return None;
     }
-    tokens[first + 2..].iter().any(live).then_some(first)
+    // The ordinal must be followed by the choice itself ("1) 1234", "1. n°1234");
+    // "12 – CH Sud – 1 poste" is the choice 12 with its label.
+    let next = tokens[first + 2..].iter().find(|t| !matches!(t, Token::Marker))?;
+    live(next).then_some(first)
 }
 
 /// "Choix 1", "Vœu n°2", "rang 45": the number after such a word is an ordinal.

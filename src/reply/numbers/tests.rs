@@ -25,3 +25,8 @@ fn numbers_that_are_not_choices_are_ignored() {
     assert!(numbers("12 rue de la Paix\n75002 Paris").is_empty());
     assert!(numbers("Paris 20e, mes 3 choix").is_empty());
 }
+
+#[test]
+fn regression_a_short_choice_with_a_label_is_not_a_list_ordinal() {
+    assert_eq!(numbers("12 – CH Sud Francilien – Pédiatrie (Corbeil-Essonnes) – 1 poste"), ["12"]);
+}
