@@ -10,7 +10,9 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use choixbot::reply::{parse, KnownPosts};
 
 fn template_lines(prefix: &str) -> String {
-    (0..60).map(|i| format!("{prefix}{:04} – Service de médecine {i}, Hôpital n°{i}\n", 1000 + i * 7)).collect()
+    (0..60)
+        .map(|i| format!("{prefix}{:04} – Service de médecine {i}, Hôpital n°{i}\n", 1000 + i * 7))
+        .collect()
 }
 
 /// A Gmail reply of about 5 KB.
@@ -29,7 +31,9 @@ fn bench_parse(c: &mut Criterion) {
     assert_eq!(parse(&raw, &known).choices.len(), 3, "the benchmark message must parse as intended");
     let mut group = c.benchmark_group("reply");
     group.throughput(Throughput::Elements(1));
-    group.bench_function(format!("parse typical {} B reply", raw.len()), |b| b.iter(|| parse(std::hint::black_box(&raw), &known)));
+    group.bench_function(format!("parse typical {} B reply", raw.len()), |b| {
+        b.iter(|| parse(std::hint::black_box(&raw), &known))
+    });
     group.finish();
 }
 

@@ -26,8 +26,9 @@ pub(crate) struct Automatic {
     pub bounced_message_id: Option<String>,
 }
 
-static RECEIPT_SUBJECT: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"(?i)^\s*(lu|non lu|read|not read|accus[ée] de lecture|read receipt)\s*:").unwrap());
+static RECEIPT_SUBJECT: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)^\s*(lu|non lu|read|not read|accus[ée] de lecture|read receipt)\s*:").unwrap()
+});
 static BOUNCE_SUBJECT: Lazy<Regex> = Lazy::new(|| {
     Regex::new(
         r"(?i)^\s*(non remis|message non remis|undeliverable|undelivered mail|delivery status notification|mail delivery (failed|failure)|delivery failure|returned mail|failure notice|[ée]chec de (la )?remise|non distribu[ée]|impossible de remettre)",
@@ -64,7 +65,8 @@ fn kind_and_reason(envelope: &Envelope) -> Option<(Kind, String)> {
     if RECEIPT_SUBJECT.is_match(&envelope.subject) {
         return Some((Kind::Receipt, format!("a read receipt (subject {:?})", envelope.subject)));
     }
-    let sender_local = envelope.sender.as_ref().map(|s| s.local_part().to_ascii_lowercase()).unwrap_or_default();
+    let sender_local =
+        envelope.sender.as_ref().map(|s| s.local_part().to_ascii_lowercase()).unwrap_or_default();
     if sender_local == "mailer-daemon" || sender_local == "postmaster" {
         return Some((Kind::Bounce, format!("a bounce (sent by {sender_local})")));
     }
@@ -101,7 +103,9 @@ fn auto_reply_reason(envelope: &Envelope) -> Option<String> {
             return Some(format!("an automatic reply (Precedence: {value})"));
         }
     }
-    if envelope.header("x-ms-exchange-inbox-rules-loop").is_some() && envelope.header("x-auto-response-suppress").is_some() {
+    if envelope.header("x-ms-exchange-inbox-rules-loop").is_some()
+        && envelope.header("x-auto-response-suppress").is_some()
+    {
         return Some("an automatic reply (Exchange inbox rule: X-MS-Exchange-Inbox-Rules-Loop)".into());
     }
     if AUTO_SUBJECT.is_match(&envelope.subject) {
@@ -110,12 +114,16 @@ fn auto_reply_reason(envelope: &Envelope) -> Option<String> {
     None
 }
 
-static RECIPIENT_FIELD: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"(?im)^\s*(final|original)-recipient\s*:\s*(?:[a-z0-9\-]+\s*;)?\s*<?([^\s<>;]+@[^\s<>;]+)>?").unwrap());
+static RECIPIENT_FIELD: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?im)^\s*(final|original)-recipient\s*:\s*(?:[a-z0-9\-]+\s*;)?\s*<?([^\s<>;]+@[^\s<>;]+)>?")
+        .unwrap()
+});
 static TO_FIELD: Lazy<Regex> = Lazy::new(|| Regex::new(r"(?im)^to\s*:\s*(.+)$").unwrap());
-static ADDRESS: Lazy<Regex> = Lazy::new(|| Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}").unwrap());
-static MESSAGE_ID: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"(?im)^(?:x-original-)?message-id\s*:\s*(?:\r?\n[ \t]+)?<?([^\s<>]+@[^\s<>]+)>?").unwrap());
+static ADDRESS: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}").unwrap());
+static MESSAGE_ID: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?im)^(?:x-original-)?message-id\s*:\s*(?:\r?\n[ \t]+)?<?([^\s<>]+@[^\s<>]+)>?").unwrap()
+});
 
 /// Final-Recipient (else Original-Recipient) of the report, else the To of
 /// the returned headers.
@@ -151,6 +159,8 @@ fn bounced_message_id(envelope: &Envelope) -> Option<String> {
     [envelope.returned_headers.as_deref(), envelope.delivery_status.as_deref(), Some(envelope.body.as_str())]
         .into_iter()
         .flatten()
-        .flat_map(|text| MESSAGE_ID.captures_iter(text).take(20).map(|c| c[1].to_string()).collect::<Vec<_>>())
+        .flat_map(|text| {
+            MESSAGE_ID.captures_iter(text).take(20).map(|c| c[1].to_string()).collect::<Vec<_>>()
+        })
         .find(|id| Some(id.as_str()) != own)
 }

@@ -98,8 +98,31 @@ fn push_text(out: &mut String, text: &str) {
 fn is_block(name: &str) -> bool {
     matches!(
         name,
-        "div" | "p" | "li" | "tr" | "ul" | "ol" | "table" | "blockquote" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"
-            | "pre" | "hr" | "section" | "article" | "header" | "footer" | "td" | "dd" | "dt" | "address" | "center"
+        "div"
+            | "p"
+            | "li"
+            | "tr"
+            | "ul"
+            | "ol"
+            | "table"
+            | "blockquote"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "pre"
+            | "hr"
+            | "section"
+            | "article"
+            | "header"
+            | "footer"
+            | "td"
+            | "dd"
+            | "dt"
+            | "address"
+            | "center"
     )
 }
 
@@ -131,7 +154,8 @@ fn verdict(element: &scraper::node::Element) -> Verdict {
             || c == "protonmail_quote"
             || c == "gmail_extra"
     });
-    let cite = element.name() == "blockquote" && element.attr("type").is_some_and(|t| t.eq_ignore_ascii_case("cite"));
+    let cite = element.name() == "blockquote"
+        && element.attr("type").is_some_and(|t| t.eq_ignore_ascii_case("cite"));
     if quote_class || cite {
         Verdict::Drop
     } else {

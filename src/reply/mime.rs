@@ -42,7 +42,10 @@ impl Envelope {
     /// Reads a raw message; an unreadable one gives an empty envelope.
     pub fn read(raw: &[u8]) -> Self {
         let Some(message) = MessageParser::default().parse(raw) else {
-            return Self { notes: vec!["the message could not be read as an email".into()], ..Self::default() };
+            return Self {
+                notes: vec!["the message could not be read as an email".into()],
+                ..Self::default()
+            };
         };
         let mut envelope = Self {
             headers: message
@@ -133,9 +136,11 @@ fn body(message: &Message) -> (String, String) {
         }
         PartType::Text(text) => {
             let text = normalize(clip(text));
-            let flowed = part.content_type().and_then(|ct| ct.attribute("format")).map(str::to_ascii_lowercase);
+            let flowed =
+                part.content_type().and_then(|ct| ct.attribute("format")).map(str::to_ascii_lowercase);
             if flowed.as_deref() == Some("flowed") {
-                let delsp = part.content_type().and_then(|ct| ct.attribute("delsp")).map(str::to_ascii_lowercase);
+                let delsp =
+                    part.content_type().and_then(|ct| ct.attribute("delsp")).map(str::to_ascii_lowercase);
                 let text = unflow(&text, delsp.as_deref() == Some("yes"));
                 (text, "the reply was read from the text/plain body (format=flowed)".into())
             } else {

@@ -137,7 +137,9 @@ pub fn parse(raw: &[u8], known: &KnownPosts) -> ParsedReply {
     let mut own_text = own.text;
     if own_text.len() > MAX_OWN_TEXT_BYTES {
         own_text.truncate(floor_char_boundary(&own_text, MAX_OWN_TEXT_BYTES));
-        parsed.notes.push(format!("only the first {MAX_OWN_TEXT_BYTES} bytes of the intern's text were read"));
+        parsed
+            .notes
+            .push(format!("only the first {MAX_OWN_TEXT_BYTES} bytes of the intern's text were read"));
     }
     let numbers = numbers::choice_numbers(&own_text);
     if numbers.len() >= MAX_CANDIDATES {
@@ -145,7 +147,8 @@ pub fn parse(raw: &[u8], known: &KnownPosts) -> ParsedReply {
     }
     sort_numbers(&mut parsed, numbers, known);
     parsed.own_text = own_text;
-    parsed.kind = if parsed.choices.is_empty() && parsed.invalid.is_empty() { Kind::Empty } else { Kind::Choices };
+    parsed.kind =
+        if parsed.choices.is_empty() && parsed.invalid.is_empty() { Kind::Empty } else { Kind::Choices };
     parsed
 }
 

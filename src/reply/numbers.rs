@@ -69,7 +69,10 @@ fn line_numbers(line: &str, masked: &[(usize, usize)], out: &mut Vec<String>) {
                     segment.in_label |= segment.has_choice;
                     continue;
                 }
-                if Some(index) == ordinal_prefix || follows_ordinal_word(&tokens, index) || is_ordinal_mark(&tokens, index) {
+                if Some(index) == ordinal_prefix
+                    || follows_ordinal_word(&tokens, index)
+                    || is_ordinal_mark(&tokens, index)
+                {
                     segment.after_words = false;
                     continue;
                 }
@@ -118,7 +121,11 @@ fn leading_ordinal(tokens: &[Token], live: &dyn Fn(&Token) -> bool) -> Option<us
 
 /// "Choix 1", "Vœu n°2", "rang 45": the number after such a word is an ordinal.
 fn follows_ordinal_word(tokens: &[Token], index: usize) -> bool {
-    tokens[..index].iter().rev().find(|t| !matches!(t, Token::Marker)).is_some_and(|t| matches!(t, Token::OrdinalWord))
+    tokens[..index]
+        .iter()
+        .rev()
+        .find(|t| !matches!(t, Token::Marker))
+        .is_some_and(|t| matches!(t, Token::OrdinalWord))
 }
 
 /// "1°": a number directly followed by a degree sign is an ordinal.
@@ -131,7 +138,10 @@ fn is_ordinal_mark(tokens: &[Token], index: usize) -> bool {
 fn quantity(tokens: &[Token], index: usize) -> bool {
     let short = matches!(tokens[index], Token::Number { start, end } if end - start <= 2);
     short
-        && matches!(tokens.get(index + 1), Some(Token::Word { lowercase: true, separator: false }) | Some(Token::OrdinalWord))
+        && matches!(
+            tokens.get(index + 1),
+            Some(Token::Word { lowercase: true, separator: false }) | Some(Token::OrdinalWord)
+        )
 }
 
 #[cfg(test)]

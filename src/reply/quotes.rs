@@ -121,7 +121,10 @@ pub(crate) fn own_text(body: &str) -> OwnText {
         if let Some(span) = attribution(&lines, i) {
             let next = (i + span..lines.len()).find(|&k| !lines[k].trim().is_empty());
             if next.is_some_and(|k| is_quoted(lines[k])) {
-                notes.push(format!("line {}: a quote header (\"… a écrit :\"); the quoted lines are ignored", i + 1));
+                notes.push(format!(
+                    "line {}: a quote header (\"… a écrit :\"); the quoted lines are ignored",
+                    i + 1
+                ));
                 i += span;
                 continue;
             }
@@ -173,7 +176,8 @@ mod tests {
 
     #[test]
     fn yahoo_unquoted_original_is_cut() {
-        let body = "1234\n\nLe lundi 4 mai 2020 à 09:12:33 UTC+2, Choix <c@a.fr> a écrit :\n\n1111 – Bichat\n";
+        let body =
+            "1234\n\nLe lundi 4 mai 2020 à 09:12:33 UTC+2, Choix <c@a.fr> a écrit :\n\n1111 – Bichat\n";
         assert_eq!(own_text(body).text, "1234");
     }
 }

@@ -35,14 +35,20 @@ pub fn explain(parsed: &ParsedReply) -> String {
     out.push_str(&format!("Reference: {token}\n"));
     if parsed.kind == Kind::Bounce {
         let recipients: Vec<&str> = parsed.bounced_recipients.iter().map(|e| e.as_str()).collect();
-        out.push_str(&format!("Failed recipients: {}\n", if recipients.is_empty() { "(none found)".into() } else { recipients.join(", ") }));
+        out.push_str(&format!(
+            "Failed recipients: {}\n",
+            if recipients.is_empty() { "(none found)".into() } else { recipients.join(", ") }
+        ));
         if let Some(id) = &parsed.bounced_message_id {
             out.push_str(&format!("Returned message: <{id}>\n"));
         }
     }
     if matches!(parsed.kind, Kind::Choices | Kind::Empty) {
         let choices: Vec<&str> = parsed.choices.iter().map(|c| c.as_str()).collect();
-        out.push_str(&format!("Choices, in order: {}\n", if choices.is_empty() { "(none)".into() } else { choices.join(", ") }));
+        out.push_str(&format!(
+            "Choices, in order: {}\n",
+            if choices.is_empty() { "(none)".into() } else { choices.join(", ") }
+        ));
         if !parsed.invalid.is_empty() {
             out.push_str(&format!("Not known ARS numbers: {}\n", parsed.invalid.join(", ")));
         }
@@ -64,7 +70,12 @@ fn is_trace_header(name: &str) -> bool {
     let name = name.trim().to_ascii_lowercase();
     matches!(
         name.as_str(),
-        "received" | "return-path" | "delivered-to" | "x-original-to" | "authentication-results" | "dkim-signature"
+        "received"
+            | "return-path"
+            | "delivered-to"
+            | "x-original-to"
+            | "authentication-results"
+            | "dkim-signature"
     ) || name.starts_with("arc-")
 }
 

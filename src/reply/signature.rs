@@ -43,7 +43,8 @@ pub(crate) fn cut(lines: Vec<&str>) -> (Vec<&str>, Option<String>) {
             None
         };
         if let Some(reason) = reason {
-            let note = format!("own text line {}: {reason}; what follows is a signature and is ignored", i + 1);
+            let note =
+                format!("own text line {}: {reason}; what follows is a signature and is ignored", i + 1);
             return (lines[..i].to_vec(), Some(note));
         }
     }

@@ -12,8 +12,9 @@ use crate::domain::Token;
 
 static PLUS_ADDRESS: Lazy<Regex> =
     Lazy::new(|| Regex::new(r"(?i)[a-z0-9._%\-]+\+([a-z2-7]{16})@[a-z0-9.\-]+").unwrap());
-static SUBJECT_REF: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"(?i)\br[ée]f(?:[ée]rence)?\s*\.?\s*:?\s*([a-z2-7]{16})(?:[^a-z0-9]|$)").unwrap());
+static SUBJECT_REF: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)\br[ée]f(?:[ée]rence)?\s*\.?\s*:?\s*([a-z2-7]{16})(?:[^a-z0-9]|$)").unwrap()
+});
 
 /// The token from To/Cc/Delivered-To/X-Original-To, else from the subject.
 pub(crate) fn find(envelope: &Envelope) -> Option<Token> {
@@ -45,7 +46,11 @@ mod tests {
             "TR: Référence : K7M2Q3X4B3N5C6D7",
             "Re: re\u{301}f. k7m2q3x4b3n5c6d7",
         ] {
-            assert_eq!(from_subject(subject).map(|t| t.to_string()).as_deref(), Some("k7m2q3x4b3n5c6d7"), "{subject}");
+            assert_eq!(
+                from_subject(subject).map(|t| t.to_string()).as_deref(),
+                Some("k7m2q3x4b3n5c6d7"),
+                "{subject}"
+            );
         }
         assert!(from_subject("Re: préférence k7m2q3x4b3n5c6d7x").is_none());
     }

@@ -19,8 +19,11 @@ fn golden_dir() -> PathBuf {
 
 fn known_posts(dir: &Path) -> KnownPosts {
     let path = dir.join("known_ars_ids.txt");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    KnownPosts::new(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string))
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    KnownPosts::new(
+        text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string),
+    )
 }
 
 fn with_lf(raw: &[u8]) -> Vec<u8> {
@@ -52,7 +55,13 @@ fn diff(expected: &Value, actual: &Value) -> String {
     keys.dedup();
     keys.into_iter()
         .filter(|k| expected.get(k.as_str()) != actual.get(k.as_str()))
-        .map(|k| format!("    {k}: expected {}, got {}\n", show(expected.get(k.as_str())), show(actual.get(k.as_str()))))
+        .map(|k| {
+            format!(
+                "    {k}: expected {}, got {}\n",
+                show(expected.get(k.as_str())),
+                show(actual.get(k.as_str()))
+            )
+        })
         .collect()
 }
 
@@ -80,7 +89,12 @@ fn golden_corpus_parses_as_expected_with_lf_and_crlf() {
         .filter(|p| p.extension().is_some_and(|e| e == "eml"))
         .collect();
     emls.sort();
-    assert!(emls.len() >= MIN_GOLDEN_FILES, "only {} golden .eml files in {}, want {MIN_GOLDEN_FILES}", emls.len(), dir.display());
+    assert!(
+        emls.len() >= MIN_GOLDEN_FILES,
+        "only {} golden .eml files in {}, want {MIN_GOLDEN_FILES}",
+        emls.len(),
+        dir.display()
+    );
     let mut failures = Vec::new();
     let mut failing_files = Vec::new();
     for eml in &emls {

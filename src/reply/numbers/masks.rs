@@ -17,8 +17,9 @@ static DATE: Lazy<Regex> = Lazy::new(|| {
     )
     .unwrap()
 });
-static TIME: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"(?i)\b\d{1,2}\s?h\s?\d{2}\b|\b\d{1,2}\s?h\b|\b\d{1,2}:\d{2}(?::\d{2})?\b").unwrap());
+static TIME: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)\b\d{1,2}\s?h\s?\d{2}\b|\b\d{1,2}\s?h\b|\b\d{1,2}:\d{2}(?::\d{2})?\b").unwrap()
+});
 static STREET: Lazy<Regex> = Lazy::new(|| {
     Regex::new(
         r"(?i)\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|av\.?|boulevard|bd|place|pl\.|all[ée]e|chemin|impasse|quai|route|rte|cours|square|faubourg|fbg|voie|parvis|esplanade|passage|cit[ée]|r[ée]sidence|lotissement|hameau)\b",
@@ -32,9 +33,11 @@ static POSTCODE: Lazy<Regex> = Lazy::new(|| {
     .unwrap()
 });
 static FIVE_DIGITS: Lazy<Regex> = Lazy::new(|| Regex::new(r"\b\d{5}\b").unwrap());
-static EXTENSION: Lazy<Regex> = Lazy::new(|| Regex::new(r"(?i)\b(?:poste|ext\.?|extension)\s*:?\s*\d{2,6}").unwrap());
-static PHONE_CONTEXT: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"(?i)(t[ée]l|phone|fixe|standard|secr[ée]tariat|fax|bip|portable|mobile)").unwrap());
+static EXTENSION: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"(?i)\b(?:poste|ext\.?|extension)\s*:?\s*\d{2,6}").unwrap());
+static PHONE_CONTEXT: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)(t[ée]l|phone|fixe|standard|secr[ée]tariat|fax|bip|portable|mobile)").unwrap()
+});
 static YEAR: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"(?i)\b(?:promo(?:tion)?|ann[ée]e|depuis|semestre|[ée]t[ée]|hiver|automne|printemps|en)\s+(?:19|20)\d{2}\b")
         .unwrap()

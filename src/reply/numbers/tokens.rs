@@ -28,8 +28,19 @@ pub(super) enum Token {
 const SEPARATORS: &[&str] = &["et", "puis", "ou", "and", "then", "or", "ensuite", "enfin", "sinon"];
 const MARKERS: &[&str] = &["no", "num", "numéro", "numero", "number", "nr", "ars", "poste", "postes"];
 const ORDINAL_WORDS: &[&str] = &[
-    "choix", "vœu", "voeu", "vœux", "voeux", "rang", "préférence", "preference", "position", "priorité", "priorite",
-    "choice", "option",
+    "choix",
+    "vœu",
+    "voeu",
+    "vœux",
+    "voeux",
+    "rang",
+    "préférence",
+    "preference",
+    "position",
+    "priorité",
+    "priorite",
+    "choice",
+    "option",
 ];
 
 /// Tokenizes one line.
@@ -44,7 +55,11 @@ pub(super) fn tokenize(line: &str) -> Vec<Token> {
             let mut end = start + c.len_utf8();
             let mut has_letter = !c.is_ascii_digit();
             while let Some(&(i, next)) = chars.peek() {
-                let continues = if has_letter { next.is_alphanumeric() } else { next.is_ascii_digit() || next.is_alphabetic() };
+                let continues = if has_letter {
+                    next.is_alphanumeric()
+                } else {
+                    next.is_ascii_digit() || next.is_alphabetic()
+                };
                 if !continues {
                     break;
                 }
