@@ -7,9 +7,13 @@
 //! own HTML-to-text, which glues `<div>12</div><div>45</div>` into "12457".
 
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
+use once_cell::sync::Lazy;
 
 use super::{floor_char_boundary, html, MAX_BODY_BYTES};
 use crate::domain::Email;
+
+/// mail-parser builds a table of header parsers in `default()`: build it once.
+static PARSER: Lazy<MessageParser> = Lazy::new(MessageParser::default);
 
 /// Everything later steps need from the message, already decoded.
 #[derive(Debug, Default)]
@@ -41,7 +45,7 @@ pub(crate) struct Envelope {
 impl Envelope {
     /// Reads a raw message; an unreadable one gives an empty envelope.
     pub fn read(raw: &[u8]) -> Self {
-        let Some(message) = MessageParser::default().parse(raw) else {
+        let Some(message) = PARSER.parse(raw) else {
             return Self {
                 notes: vec!["the message could not be read as an email".into()],
                 ..Self::default()
@@ -61,6 +65,7 @@ impl Envelope {
         let (body, note) = body(&message);
         envelope.body = body;
         envelope.notes.push(note);
+
         envelope
     }
 
@@ -129,6 +134,14 @@ fn body(message: &Message) -> (String, String) {
     let Some(part) = chosen else {
         return (String::new(), "the message has no text body".into());
     };
+    let (text, note) = decoded_body(part);
+    if part.contents().len() > MAX_BODY_BYTES {
+        return (text, format!("{note}; only its first {MAX_BODY_BYTES} bytes were read"));
+    }
+    (text, note)
+}
+
+fn decoded_body(part: &mail_parser::MessagePart) -> (String, String) {
     match &part.body {
         PartType::Html(html_text) => {
             let html_text = clip(html_text);

@@ -89,6 +89,7 @@ fn a_twenty_megabyte_message_parses() {
     }
     let parsed = parse(&message("", &body), &known());
     assert_eq!(to_json(&parsed)["choices"], serde_json::json!(["1234", "5678"]));
+    assert!(parsed.notes.iter().any(|n| n.contains("bytes were read")), "{:?}", parsed.notes);
 }
 
 #[test]
