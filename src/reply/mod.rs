@@ -95,7 +95,7 @@ pub struct ParsedReply {
     pub choices: Vec<ArsId>,
     /// The numbers written as choices that are not known ARS numbers.
     pub invalid: Vec<String>,
-    /// The Message-ID header, if any.
+    /// The Message-ID header, if any, without its angle brackets.
     pub message_id: Option<String>,
     /// The decoded subject (empty when there is none).
     pub subject: String,
@@ -103,7 +103,8 @@ pub struct ParsedReply {
     pub own_text: String,
     /// For bounces: the failed recipient addresses found in the report.
     pub bounced_recipients: Vec<Email>,
-    /// For bounces: the Message-ID of the message that could not be delivered.
+    /// For bounces: the Message-ID (without angle brackets) of the message
+    /// that could not be delivered, from the returned headers or the report.
     pub bounced_message_id: Option<String>,
     /// Human-readable notes on how the message was understood.
     pub notes: Vec<String>,

@@ -69,6 +69,15 @@ fn automatic_mail_is_recognised_before_the_text() {
 }
 
 #[test]
+fn exchange_loop_header_needs_the_suppress_header_and_empty_return_path_is_a_bounce() {
+    let both = "X-MS-Exchange-Inbox-Rules-Loop: a@b.fr\nX-Auto-Response-Suppress: All\n";
+    assert_eq!(parse(&message(both, "1234\n"), &known()).kind, Kind::AutoReply);
+    let loop_only = "X-MS-Exchange-Inbox-Rules-Loop: a@b.fr\n";
+    assert_eq!(parse(&message(loop_only, "1234\n"), &known()).kind, Kind::Choices);
+    assert_eq!(parse(&message("Return-Path: <>\n", "1234\n"), &known()).kind, Kind::Bounce);
+}
+
+#[test]
 fn a_delivery_status_report_gives_the_failed_recipient_and_message_id() {
     let raw = "From: MAILER-DAEMON@mx.example\nTo: choix@asso.example\nSubject: Undelivered Mail Returned to Sender\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nSorry.\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example\n\nFinal-Recipient: rfc822; Absent@Example.fr\nAction: failed\nStatus: 5.1.1\n--b\nContent-Type: text/rfc822-headers\n\nMessage-ID: <invite-42@asso.example>\nTo: absent@example.fr\n--b--\n";
     let parsed = parse(raw.as_bytes(), &known());
