@@ -70,9 +70,11 @@ fn reply(sender: &str, token: Option<Token>, choices: &[&str], invalid: &[&str])
         choices: choices.iter().map(|c| ArsId::parse(c).unwrap()).collect(),
         invalid: invalid.iter().map(|s| s.to_string()).collect(),
         message_id: None,
+        references: vec![],
         subject: String::new(),
         own_text: String::new(),
         bounced_recipients: vec![],
+        bounced_message_id: None,
         notes: vec![],
     }
 }

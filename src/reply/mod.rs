@@ -1,9 +1,40 @@
 //! Understanding a reply: from the raw bytes of an email to what the intern
 //! actually wrote (SPEC §6). Pure: no I/O, no database.
+//!
+//! The pipeline, one submodule per step:
+//! 1. [`mime`]: read the headers and pick the body (text/plain first, else
+//!    the HTML rendered by [`html`], which drops the quote containers);
+//! 2. [`classify`]: automatic mail (bounce, read receipt, auto-reply) is
+//!    recognised from headers and structure before any text is read;
+//! 3. [`quotes`] and [`signature`]: keep only the lines the intern wrote;
+//! 4. [`numbers`]: the grammar that finds the numbers in choice position;
+//! 5. [`token`]: the personal reference, from a plus address or the subject.
+//!
+//! Work is bounded (see the `MAX_*` constants) so that a hostile or absurd
+//! message (20 MB, 100 nested parts) costs little and never panics.
+
+mod classify;
+mod html;
+mod mime;
+mod numbers;
+mod quotes;
+mod report;
+mod signature;
+mod token;
 
 use std::collections::HashSet;
 
 use crate::domain::{ArsId, Email, Token};
+
+pub use report::{content_hash, explain, to_json};
+
+/// Only this many bytes of the chosen body are read (the intern's answer is
+/// at the top; the rest is quotes and attachments).
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Only this many bytes of the intern's own text go to the number grammar.
+pub const MAX_OWN_TEXT_BYTES: usize = 16 * 1024;
+/// At most this many candidate numbers are considered.
+pub const MAX_CANDIDATES: usize = 300;
 
 /// What kind of message this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -21,16 +52,38 @@ pub enum Kind {
     Receipt,
 }
 
+impl Kind {
+    /// The name used in `parse-reply --json` (SPEC §9).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Choices => "choices",
+            Kind::Empty => "empty",
+            Kind::AutoReply => "auto_reply",
+            Kind::Bounce => "bounce",
+            Kind::Receipt => "receipt",
+        }
+    }
+}
+
 /// The ARS numbers the session knows, when there are any. With an empty set,
 /// every well-formed number in a choice position is taken as a choice.
 #[derive(Debug, Clone, Default)]
 pub struct KnownPosts {
+    /// The known ARS numbers, exactly as imported.
     pub ars_ids: HashSet<String>,
+}
+
+impl KnownPosts {
+    /// Builds the set from any list of identifiers.
+    pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(ids: I) -> Self {
+        Self { ars_ids: ids.into_iter().map(Into::into).collect() }
+    }
 }
 
 /// What was understood of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedReply {
+    /// What kind of message this is.
     pub kind: Kind,
     /// The sender's address (From, else Sender), if it could be read.
     pub sender: Option<Email>,
@@ -42,31 +95,103 @@ pub struct ParsedReply {
     pub choices: Vec<ArsId>,
     /// The numbers written as choices that are not known ARS numbers.
     pub invalid: Vec<String>,
-    /// The Message-ID header, if any.
+    /// The Message-ID header, if any, without its angle brackets.
     pub message_id: Option<String>,
+    /// The message IDs of the References header, in order, without angle
+    /// brackets (an answer continues the thread with them).
+    pub references: Vec<String>,
+    /// The decoded subject (empty when there is none).
     pub subject: String,
     /// The text taken as the intern's own words (for explanations and audit).
     pub own_text: String,
     /// For bounces: the failed recipient addresses found in the report.
     pub bounced_recipients: Vec<Email>,
+    /// For bounces: the Message-ID (without angle brackets) of the message
+    /// that could not be delivered, from the returned headers or the report.
+    pub bounced_message_id: Option<String>,
     /// Human-readable notes on how the message was understood.
     pub notes: Vec<String>,
 }
 
-/// Parses one raw message.
+/// The `<…>` identifiers of a References header, at most 50 (a thread that
+/// long is a loop or an attack, not a conversation).
+fn message_ids(value: &str) -> Vec<String> {
+    value
+        .split('<')
+        .skip(1)
+        .filter_map(|part| part.split_once('>').map(|(id, _)| id.trim().to_string()))
+        .filter(|id| !id.is_empty() && id.len() <= 250)
+        .take(50)
+        .collect()
+}
+
+/// Parses one raw message. Never panics; see the `MAX_*` bounds.
 pub fn parse(raw: &[u8], known: &KnownPosts) -> ParsedReply {
-    let _ = (raw, known);
-    todo!()
+    let envelope = mime::Envelope::read(raw);
+    let mut parsed = ParsedReply {
+        kind: Kind::Empty,
+        sender: envelope.sender.clone(),
+        token: token::find(&envelope),
+        choices: Vec::new(),
+        invalid: Vec::new(),
+        message_id: envelope.message_id.clone(),
+        references: envelope.header("references").map(message_ids).unwrap_or_default(),
+        subject: envelope.subject.clone(),
+        own_text: String::new(),
+        bounced_recipients: Vec::new(),
+        bounced_message_id: None,
+        notes: envelope.notes.clone(),
+    };
+    if let Some(automatic) = classify::automatic(&envelope) {
+        parsed.kind = automatic.kind;
+        parsed.notes.push(automatic.reason);
+        parsed.bounced_recipients = automatic.bounced_recipients;
+        parsed.bounced_message_id = automatic.bounced_message_id;
+        return parsed;
+    }
+    let own = quotes::own_text(&envelope.body);
+    parsed.notes.extend(own.notes);
+    let mut own_text = own.text;
+    if own_text.len() > MAX_OWN_TEXT_BYTES {
+        own_text.truncate(floor_char_boundary(&own_text, MAX_OWN_TEXT_BYTES));
+        parsed
+            .notes
+            .push(format!("only the first {MAX_OWN_TEXT_BYTES} bytes of the intern's text were read"));
+    }
+    let numbers = numbers::choice_numbers(&own_text);
+    if numbers.len() >= MAX_CANDIDATES {
+        parsed.notes.push(format!("only the first {MAX_CANDIDATES} numbers were considered"));
+    }
+    sort_numbers(&mut parsed, numbers, known);
+    parsed.own_text = own_text;
+    parsed.kind =
+        if parsed.choices.is_empty() && parsed.invalid.is_empty() { Kind::Empty } else { Kind::Choices };
+    parsed
 }
 
-/// The JSON of `parse-reply --json` (SPEC §9).
-pub fn to_json(parsed: &ParsedReply) -> serde_json::Value {
-    let _ = parsed;
-    todo!()
+/// Splits the numbers in choice position into known choices and invalid ones,
+/// keeping the intern's order and dropping repeats.
+fn sort_numbers(parsed: &mut ParsedReply, numbers: Vec<String>, known: &KnownPosts) {
+    let mut seen = HashSet::new();
+    for number in numbers {
+        if !seen.insert(number.clone()) {
+            continue;
+        }
+        let is_known = known.ars_ids.is_empty() || known.ars_ids.contains(&number);
+        match ArsId::parse(&number) {
+            Ok(id) if is_known => parsed.choices.push(id),
+            _ => parsed.invalid.push(number),
+        }
+    }
 }
 
-/// The explanation `parse-reply` prints.
-pub fn explain(parsed: &ParsedReply) -> String {
-    let _ = parsed;
-    todo!()
+/// The largest index `<= max` that falls on a character boundary of `text`.
+pub(crate) fn floor_char_boundary(text: &str, max: usize) -> usize {
+    if max >= text.len() {
+        return text.len();
+    }
+    (0..=max).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests;

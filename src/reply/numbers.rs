@@ -1,0 +1,148 @@
+//! The number grammar: which numbers of the intern's text are choices.
+//!
+//! Interns write their list in many ways (one per line, `1) 1234`,
+//! `Choix 1 : 1234 – Bichat`, `n°1234 > n°5678`, `1234, 5678 et 9012`,
+//! `3301;2345`), and their text holds other numbers that are not choices
+//! (list ordinals, phone numbers, dates, times, postcodes, street numbers,
+//! "poste 4521" extensions, "20e"). The grammar works line by line:
+//! 1. mask the spans that are phones, dates, times, addresses, extensions
+//!    ([`super::numbers::masks`]);
+//! 2. cut the line into segments at list separators (`,` `;` `>` `/` `et`
+//!    `puis`…);
+//! 3. in a segment, a number is a choice when it starts the segment, follows
+//!    another choice, or ends a phrase ("je prends 1234"); an ordinal
+//!    ("Choix 1", "1)", "1er") is not; once a label follows a choice
+//!    ("1234 – Bichat 2"), the rest of the segment is label.
+
+mod masks;
+mod tokens;
+
+use super::MAX_CANDIDATES;
+use tokens::Token;
+
+/// ARS numbers have one to six digits.
+const MAX_DIGITS: usize = 6;
+
+/// The numbers in choice position, in the order written (repeats kept).
+pub(crate) fn choice_numbers(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut address_context = false;
+    for line in text.lines() {
+        if out.len() >= MAX_CANDIDATES {
+            break;
+        }
+        if !line.bytes().any(|b| b.is_ascii_digit()) {
+            address_context = false;
+            continue;
+        }
+        let masked = masks::masked_spans(line, address_context);
+        address_context = masks::is_street_line(line);
+        line_numbers(line, &masked, &mut out);
+    }
+    out.truncate(MAX_CANDIDATES);
+    out
+}
+
+/// The state of one segment of a line while it is read.
+#[derive(Default)]
+struct Segment {
+    /// A choice was taken in this segment.
+    has_choice: bool,
+    /// A word came after the choice: the rest is its label.
+    in_label: bool,
+    /// Words came before any choice (prose: "je prends 1234").
+    after_words: bool,
+}
+
+fn line_numbers(line: &str, masked: &[(usize, usize)], out: &mut Vec<String>) {
+    let tokens = tokens::tokenize(line);
+    let is_masked = |s: usize, e: usize| masked.iter().any(|&(ms, me)| s < me && ms < e);
+    let live = |t: &Token| matches!(t, Token::Number { start, end, .. } if !is_masked(*start, *end) && end - start <= MAX_DIGITS);
+    let ordinal_prefix = leading_ordinal(&tokens, &live);
+    let mut segment = Segment::default();
+    let mut line_has_label = false;
+    for (index, token) in tokens.iter().enumerate() {
+        match token {
+            Token::Number { start, end, .. } => {
+                if !live(token) {
+                    segment.after_words = true;
+                    segment.in_label |= segment.has_choice;
+                    continue;
+                }
+                if Some(index) == ordinal_prefix
+                    || follows_ordinal_word(&tokens, index)
+                    || is_ordinal_mark(&tokens, index)
+                {
+                    segment.after_words = false;
+                    continue;
+                }
+                if segment.in_label || (segment.after_words && (line_has_label || quantity(&tokens, index))) {
+                    continue;
+                }
+                out.push(line[*start..*end].to_string());
+                segment.has_choice = true;
+            }
+            Token::Word { separator: true, .. } => segment = Segment::default(),
+            Token::Word { .. } => {
+                if segment.has_choice {
+                    segment.in_label = true;
+                    line_has_label = true;
+                } else {
+                    segment.after_words = true;
+                }
+            }
+            Token::Marker | Token::OrdinalWord => {}
+            Token::Punct(c) => match c {
+                ',' | ';' | '>' | '/' | '|' | '.' | '!' | '?' | '&' | '+' => segment = Segment::default(),
+                ':' | '=' if !segment.has_choice => segment.after_words = false,
+                _ => {}
+            },
+        }
+    }
+}
+
+/// "1) 1234", "1. 1234", "1 - 1234": a one- or two-digit number first on the
+/// line, followed by a list punctuation and then by another number.
+fn leading_ordinal(tokens: &[Token], live: &dyn Fn(&Token) -> bool) -> Option<usize> {
+    let first = tokens.iter().position(|t| !matches!(t, Token::Punct('-' | '*' | '•' | '·' | '–' | '(')))?;
+    let Token::Number { start, end, .. } = tokens[first] else { return None };
+    if end - start > 2 {
+        return None;
+    }
+    let Some(Token::Punct(p)) = tokens.get(first + 1) else { return None };
+    if !matches!(p, ')' | '.' | ']' | ':' | '-' | '–' | '—' | '/') {
+        return None;
+    }
+    // The ordinal must be followed by the choice itself ("1) 1234", "1. n°1234");
+    // "12 – CH Sud – 1 poste" is the choice 12 with its label.
+    let next = tokens[first + 2..].iter().find(|t| !matches!(t, Token::Marker))?;
+    live(next).then_some(first)
+}
+
+/// "Choix 1", "Vœu n°2", "rang 45": the number after such a word is an ordinal.
+fn follows_ordinal_word(tokens: &[Token], index: usize) -> bool {
+    tokens[..index]
+        .iter()
+        .rev()
+        .find(|t| !matches!(t, Token::Marker))
+        .is_some_and(|t| matches!(t, Token::OrdinalWord))
+}
+
+/// "1°": a number directly followed by a degree sign is an ordinal.
+fn is_ordinal_mark(tokens: &[Token], index: usize) -> bool {
+    matches!(tokens.get(index + 1), Some(Token::Punct('°' | 'º')))
+}
+
+/// "mes 3 choix": after words, a number followed by a lower-case word is a
+/// quantity, not a choice.
+fn quantity(tokens: &[Token], index: usize) -> bool {
+    let short = matches!(tokens[index], Token::Number { start, end } if end - start <= 2);
+    short
+        && matches!(
+            tokens.get(index + 1),
+            Some(Token::Word { lowercase: true, separator: false }) | Some(Token::OrdinalWord)
+        )
+}
+
+#[cfg(test)]
+mod tests;

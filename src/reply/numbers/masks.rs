@@ -1,0 +1,72 @@
+//! The spans of a line that hold numbers which are not choices: phone
+//! numbers, dates, times, street addresses and postcodes, phone extensions,
+//! years, amounts. A number whose span meets one of them is never a choice.
+
+use once_cell::sync::Lazy;
+use regex::Regex;
+
+static PHONE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"(?:(?:\+|\b00)\s?\d{2,3}[\s.\-]?(?:\(0\)\s?)?\d(?:[\s.\-]?\d{2}){4})|(?:\b0\d(?:[\s.\-]?\d{2}){4}\b)|(?:\+\d[\d\s.\-()]{7,}\d)",
+    )
+    .unwrap()
+});
+static DATE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"(?i)\b\d{1,2}[/.\-]\d{1,2}(?:[/.\-]\d{2,4})?\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}(?:er)?\s+(?:janv|f[ée]vr|mars|avr|mai|juin|juil|ao[uû]t|sept|oct|nov|d[ée]c|january|february|march|april|may|june|july|august|september|october|november|december)[a-zéû]*\.?(?:\s+\d{2,4})?|\b(?:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|novembre|d[ée]cembre)\s+\d{4}\b",
+    )
+    .unwrap()
+});
+static TIME: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)\b\d{1,2}\s?h\s?\d{2}\b|\b\d{1,2}\s?h\b|\b\d{1,2}:\d{2}(?::\d{2})?\b").unwrap()
+});
+static STREET: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"(?i)\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|av\.?|boulevard|bd|place|pl\.|all[ée]e|chemin|impasse|quai|route|rte|cours|square|faubourg|fbg|voie|parvis|esplanade|passage|cit[ée]|r[ée]sidence|lotissement|hameau)\b",
+    )
+    .unwrap()
+});
+static POSTCODE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"\b\d{5}\s+(?:(?i:cedex)|[A-ZÉÈ][A-ZÉÈ\-']{2,}\b)|\b(?:BP|CS|Cedex|CEDEX)\s*\d+|^\s*\d{5}\s+[A-ZÉ][\w\-']+(?:[\s\-][\w\-']+)?\s*$",
+    )
+    .unwrap()
+});
+static FIVE_DIGITS: Lazy<Regex> = Lazy::new(|| Regex::new(r"\b\d{5}\b").unwrap());
+static EXTENSION: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"(?i)\b(?:poste|ext\.?|extension)\s*:?\s*\d{2,6}").unwrap());
+static PHONE_CONTEXT: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)(t[ée]l|phone|fixe|standard|secr[ée]tariat|fax|bip|portable|mobile)").unwrap()
+});
+static YEAR: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)\b(?:promo(?:tion)?|ann[ée]e|depuis|semestre|[ée]t[ée]|hiver|automne|printemps|en)\s+(?:19|20)\d{2}\b")
+        .unwrap()
+});
+static AMOUNT: Lazy<Regex> = Lazy::new(|| Regex::new(r"(?i)\b\d+(?:[.,]\d+)?\s?(?:€|%|euros?\b)").unwrap());
+
+/// A street address: "12 rue de la Paix".
+pub(super) fn is_street_line(line: &str) -> bool {
+    STREET.is_match(line)
+}
+
+/// The byte spans of `line` that are not choices. `after_street` says the
+/// previous line was a street address, so a five-digit number here is a
+/// postcode.
+pub(super) fn masked_spans(line: &str, after_street: bool) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut add = |re: &Regex| spans.extend(re.find_iter(line).map(|m| (m.start(), m.end())));
+    add(&PHONE);
+    add(&DATE);
+    add(&TIME);
+    add(&STREET);
+    add(&POSTCODE);
+    add(&YEAR);
+    add(&AMOUNT);
+    if after_street || STREET.is_match(line) {
+        add(&FIVE_DIGITS);
+    }
+    if PHONE_CONTEXT.is_match(line) || PHONE.is_match(line) {
+        add(&EXTENSION);
+    }
+    spans
+}

@@ -1,0 +1,32 @@
+use super::choice_numbers;
+
+fn numbers(text: &str) -> Vec<String> {
+    choice_numbers(text)
+}
+
+#[test]
+fn the_list_forms_of_the_issue_are_read() {
+    assert_eq!(numbers("1234\n5678\n9"), ["1234", "5678", "9"]);
+    assert_eq!(numbers("1) 1234\n2) 5678\n3. 9012"), ["1234", "5678", "9012"]);
+    assert_eq!(numbers("Choix 1 : 1234 – Bichat\nVœu 2 : 5678\n1er choix : 9012"), ["1234", "5678", "9012"]);
+    assert_eq!(numbers("n°1234 > n°5678"), ["1234", "5678"]);
+    assert_eq!(numbers("1234, 5678 et 9012"), ["1234", "5678", "9012"]);
+    assert_eq!(numbers("3301;2345"), ["3301", "2345"]);
+    assert_eq!(numbers("1234 – Hôpital Bichat service 2"), ["1234"]);
+    assert_eq!(numbers("Je prends 1234 puis 5678."), ["1234", "5678"]);
+}
+
+#[test]
+fn numbers_that_are_not_choices_are_ignored() {
+    assert!(numbers("Tél : 01 44 02 03 60 poste 4521").is_empty());
+    assert!(numbers("06.12.34.56.78\n+33 6 12 34 56 78").is_empty());
+    assert!(numbers("le 4/05, le 04/05/2020, le 3 novembre 2020").is_empty());
+    assert!(numbers("à 8h30 ou 09:12").is_empty());
+    assert!(numbers("12 rue de la Paix\n75002 Paris").is_empty());
+    assert!(numbers("Paris 20e, mes 3 choix").is_empty());
+}
+
+#[test]
+fn regression_a_short_choice_with_a_label_is_not_a_list_ordinal() {
+    assert_eq!(numbers("12 – CH Sud Francilien – Pédiatrie (Corbeil-Essonnes) – 1 poste"), ["12"]);
+}

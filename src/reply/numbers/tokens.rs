@@ -1,0 +1,100 @@
+//! Cutting a line into the tokens the number grammar reads.
+
+/// One token of a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Token {
+    /// A run of ASCII digits (byte span in the line).
+    Number {
+        /// First byte.
+        start: usize,
+        /// One past the last byte.
+        end: usize,
+    },
+    /// A word (letters, or digits glued to letters like "20e", "1er", "8h").
+    Word {
+        /// It starts with a lower-case letter.
+        lowercase: bool,
+        /// It separates list items: "et", "puis", "and"…
+        separator: bool,
+    },
+    /// "n°", "no", "numéro", "#", "ARS", "poste": announces a number.
+    Marker,
+    /// "choix", "vœu", "rang"…: the number after it is an ordinal.
+    OrdinalWord,
+    /// Any other character that is not a space.
+    Punct(char),
+}
+
+const SEPARATORS: &[&str] = &["et", "puis", "ou", "and", "then", "or", "ensuite", "enfin", "sinon"];
+const MARKERS: &[&str] = &["no", "num", "numéro", "numero", "number", "nr", "ars", "poste", "postes"];
+const ORDINAL_WORDS: &[&str] = &[
+    "choix",
+    "vœu",
+    "voeu",
+    "vœux",
+    "voeux",
+    "rang",
+    "préférence",
+    "preference",
+    "position",
+    "priorité",
+    "priorite",
+    "choice",
+    "option",
+];
+
+/// Tokenizes one line.
+pub(super) fn tokenize(line: &str) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let mut chars = line.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        if c.is_whitespace() {
+            continue;
+        }
+        if c.is_ascii_digit() || c.is_alphabetic() {
+            let mut end = start + c.len_utf8();
+            let mut has_letter = !c.is_ascii_digit();
+            while let Some(&(i, next)) = chars.peek() {
+                let continues = if has_letter {
+                    next.is_alphanumeric()
+                } else {
+                    next.is_ascii_digit() || next.is_alphabetic()
+                };
+                if !continues {
+                    break;
+                }
+                has_letter |= !next.is_ascii_digit();
+                end = i + next.len_utf8();
+                chars.next();
+            }
+            let word = &line[start..end];
+            if !has_letter {
+                tokens.push(Token::Number { start, end });
+            } else if (word == "n" || word == "N") && matches!(chars.peek(), Some((_, '°' | 'º'))) {
+                chars.next();
+                tokens.push(Token::Marker);
+            } else {
+                tokens.push(classify_word(word));
+            }
+        } else if c == '#' {
+            tokens.push(Token::Marker);
+        } else {
+            tokens.push(Token::Punct(c));
+        }
+    }
+    tokens
+}
+
+fn classify_word(word: &str) -> Token {
+    let lower = word.to_lowercase();
+    if ORDINAL_WORDS.contains(&lower.as_str()) {
+        Token::OrdinalWord
+    } else if MARKERS.contains(&lower.as_str()) {
+        Token::Marker
+    } else {
+        Token::Word {
+            lowercase: word.chars().next().is_some_and(char::is_lowercase),
+            separator: SEPARATORS.contains(&lower.as_str()),
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Finding the lines the intern wrote in a plain-text reply: everything
+//! quoted (`>`), every quoted original after a client's header ("Le … a
+//! écrit :", Outlook's "De : / Envoyé :" block, "-----Message d'origine-----",
+//! forwards…), then the signature ([`super::signature`]).
+//!
+//! An attribution line followed by `>` lines is a *soft* marker: the quoted
+//! block is skipped and reading goes on after it, which handles bottom-posting
+//! and inline replies. Any other marker is *hard*: the original follows
+//! unquoted (Outlook, Yahoo, Samsung, forwards), so reading stops there.
+
+use once_cell::sync::Lazy;
+use regex::Regex;
+
+use super::signature;
+
+/// The intern's own text and how it was found.
+pub(crate) struct OwnText {
+    /// The lines kept, joined with LF.
+    pub text: String,
+    /// What was cut and why.
+    pub notes: Vec<String>,
+}
+
+static SEPARATOR: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"(?i)^\s*-{2,}\s*(message d['’]origine|original message|mail original|message transf[ée]r[ée]|forwarded message|message transmis|message d['’]origine)\s*-{2,}\s*$",
+    )
+    .unwrap()
+});
+static FORWARD: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)^\s*(d[ée]but du message r[ée]exp[ée]di[ée]|begin forwarded message|message transf[ée]r[ée])\s*:?\s*$")
+        .unwrap()
+});
+static RULE: Lazy<Regex> = Lazy::new(|| Regex::new(r"^\s*(_{5,}|-{5,}|={5,})\s*$").unwrap());
+static FIELD: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)^\s*\*?(de|from|envoy[ée]|sent|date|[àa]|to|objet|subject|cc|exp[ée]diteur|destinataire)\s*\*?\s*:").unwrap()
+});
+static FROM_FIELD: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"(?i)^\s*\*?(de|from|exp[ée]diteur)\s*\*?\s*:\s*\S").unwrap());
+static ONE_LINE_HEADER: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"(?i)^\s*(de|from)\s*:.*\b(date|envoy[ée]|sent)\s*:").unwrap());
+static ORANGE: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"(?i)^\s*>?\s*message du \d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}[:h]\d{2}").unwrap());
+static ATTRIBUTION_END: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"(?i)(a\s+[ée]crit|wrote|schrieb|escribió|ha scritto)\s*:?\s*$").unwrap());
+static ATTRIBUTION_START: Lazy<Regex> = Lazy::new(|| Regex::new(r"(?i)^\s*(le|on|el|am|il)\s").unwrap());
+
+fn is_quoted(line: &str) -> bool {
+    line.trim_start().starts_with('>')
+}
+
+/// A marker after which the original follows unquoted; gives its name.
+fn hard_marker(lines: &[&str], i: usize) -> Option<&'static str> {
+    let line = lines[i];
+    if SEPARATOR.is_match(line) {
+        return Some("a \"message d'origine\" separator");
+    }
+    if FORWARD.is_match(line) {
+        return Some("a forwarded message");
+    }
+    if ORANGE.is_match(line) {
+        return Some("an Orange \"Message du\" header");
+    }
+    if ONE_LINE_HEADER.is_match(line) {
+        return Some("a one-line \"De : … Date :\" header");
+    }
+    let next_fields = |from: usize| {
+        lines[from..].iter().filter(|l| !l.trim().is_empty()).take(4).filter(|l| FIELD.is_match(l)).count()
+    };
+    if RULE.is_match(line) && next_fields(i + 1) >= 2 {
+        return Some("a rule followed by an Outlook \"De : / Envoyé :\" block");
+    }
+    if FROM_FIELD.is_match(line) && next_fields(i + 1) >= 2 {
+        return Some("an Outlook \"De : / Envoyé :\" block");
+    }
+    None
+}
+
+/// An attribution ("Le … a écrit :"), possibly wrapped over up to three
+/// lines; gives the number of lines it spans.
+fn attribution(lines: &[&str], i: usize) -> Option<usize> {
+    let line = lines[i];
+    if ATTRIBUTION_END.is_match(line) && line.len() < 400 {
+        return Some(1);
+    }
+    if !ATTRIBUTION_START.is_match(line) {
+        return None;
+    }
+    let mut joined = line.to_string();
+    for extra in 1..=2 {
+        let Some(next) = lines.get(i + extra) else { break };
+        if next.trim().is_empty() || is_quoted(next) {
+            break;
+        }
+        joined.push(' ');
+        joined.push_str(next.trim());
+        if ATTRIBUTION_END.is_match(&joined) && joined.len() < 400 {
+            return Some(extra + 1);
+        }
+    }
+    None
+}
+
+/// Keeps the lines the intern wrote.
+pub(crate) fn own_text(body: &str) -> OwnText {
+    let lines: Vec<&str> = body.lines().collect();
+    let mut kept: Vec<&str> = Vec::new();
+    let mut notes = Vec::new();
+    let mut quoted = 0usize;
+    let mut i = 0;
+    while i < lines.len() {
+        if is_quoted(lines[i]) {
+            quoted += 1;
+            i += 1;
+            continue;
+        }
+        if let Some(marker) = hard_marker(&lines, i) {
+            notes.push(format!("line {}: {marker}; the original message starts here and is ignored", i + 1));
+            break;
+        }
+        if let Some(span) = attribution(&lines, i) {
+            let next = (i + span..lines.len()).find(|&k| !lines[k].trim().is_empty());
+            if next.is_some_and(|k| is_quoted(lines[k])) {
+                notes.push(format!(
+                    "line {}: a quote header (\"… a écrit :\"); the quoted lines are ignored",
+                    i + 1
+                ));
+                i += span;
+                continue;
+            }
+            notes.push(format!(
+                "line {}: a quote header (\"… a écrit :\") followed by the unquoted original, which is ignored",
+                i + 1
+            ));
+            break;
+        }
+        kept.push(lines[i]);
+        i += 1;
+    }
+    if quoted > 0 {
+        notes.push(format!("{quoted} quoted line(s) starting with '>' were ignored"));
+    }
+    let (kept, signature_note) = signature::cut(kept);
+    notes.extend(signature_note);
+    let text = kept.join("\n").trim().to_string();
+    OwnText { text, notes }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::own_text;
+
+    #[test]
+    fn gmail_attribution_wrapped_over_two_lines_is_skipped() {
+        let body = "1234\n5678\n\nLe lun. 4 mai 2020 à 09:12, Choix de stage <\nchoix@asso.example> a écrit :\n\n> 1111 – Bichat\n";
+        assert_eq!(own_text(body).text, "1234\n5678");
+    }
+
+    #[test]
+    fn bottom_posting_and_inline_replies_are_kept() {
+        let body = "Le 4 mai 2020 à 09:12, X <x@y.fr> a écrit :\n> 1111 – Bichat\n> 2222 – Necker\n2222\n> 3333\n1111\n";
+        assert_eq!(own_text(body).text, "2222\n1111");
+    }
+
+    #[test]
+    fn outlook_block_after_underscores_stops_reading() {
+        let body = "4521\n\n________________________________\nDe : Choix <c@a.fr>\nEnvoyé : lundi 4 mai 2020 09:12\nÀ : moi\nObjet : Choix\n\n1111\n";
+        assert_eq!(own_text(body).text, "4521");
+    }
+
+    #[test]
+    fn decorative_dash_rule_does_not_cut_the_answer() {
+        let body = "Mes choix :\n----------\n1234\n5678\n----------\n";
+        assert!(own_text(body).text.contains("5678"));
+    }
+
+    #[test]
+    fn yahoo_unquoted_original_is_cut() {
+        let body =
+            "1234\n\nLe lundi 4 mai 2020 à 09:12:33 UTC+2, Choix <c@a.fr> a écrit :\n\n1111 – Bichat\n";
+        assert_eq!(own_text(body).text, "1234");
+    }
+}
