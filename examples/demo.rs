@@ -15,6 +15,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use mail_parser::MimeHeaders;
 use mailstack::MailStack;
 
 const BOT: &str = "choix@asso.example";

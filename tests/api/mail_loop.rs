@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use choixbot::domain::{Intern, Post};
+use mail_parser::MimeHeaders;
 
 use crate::mail_helpers::*;
 
@@ -73,7 +74,7 @@ async fn a_whole_session_from_invitations_to_the_list_sent_to_the_ars() {
     let again = app.app.ok(&["invite"]);
     assert!(again.contains(" 0 newly queued"), "{again}");
 
-    send_replies(&app, &cast, &subject).await;
+    send_replies(&app, &cast).await;
     let daemon = app.start_daemon().await;
     check_answers(&app, &cast).await;
     daemon.stop().await;
@@ -105,8 +106,9 @@ async fn a_whole_session_from_invitations_to_the_list_sent_to_the_ars() {
     assert_eq!(app.mailbox(ARS).len(), 1, "the ARS received the list more than once");
 }
 
-async fn send_replies(app: &MailApp, cast: &Cast, invitation_subject: &str) {
-    let subject = format!("Re: {invitation_subject}");
+async fn send_replies(app: &MailApp, cast: &Cast) {
+    // Not the invitation's subject: it carries one intern's reference.
+    let subject = "Re: Choix de stage".to_string();
     let own = cast.own_post.ars_id.as_str();
     let foreign = cast.foreign_post.ars_id.as_str();
     // A valid reply, top-posted above the quoted template, as Gmail writes it.
