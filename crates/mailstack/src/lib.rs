@@ -91,6 +91,8 @@ pub struct MailStack {
     imaps_port: u16,
     /// Dovecot's LMTP port.
     lmtp_port: u16,
+    /// Dovecot's authentication port, which Postfix's SMTP AUTH asks.
+    auth_port: u16,
     /// Postfix's plain SMTP port (STARTTLS offered).
     smtp_port: u16,
     /// Postfix's implicit-TLS SMTP port.
@@ -123,7 +125,7 @@ impl MailStack {
         if keep {
             std::fs::write(dir.path().join("keep"), "")?;
         }
-        let ports = process::free_ports(5)?;
+        let ports = process::free_ports(6)?;
         let mut stack = MailStack {
             postfix: None,
             dovecot: None,
@@ -133,6 +135,7 @@ impl MailStack {
             lmtp_port: ports[2],
             smtp_port: ports[3],
             smtps_port: ports[4],
+            auth_port: ports[5],
             dir,
         };
         stack.prepare(&options)?;
@@ -177,6 +180,7 @@ impl MailStack {
             imap_port: self.imap_port,
             imaps_port: self.imaps_port,
             lmtp_port: self.lmtp_port,
+            auth_port: self.auth_port,
             smtp_port: self.smtp_port,
             smtps_port: self.smtps_port,
             password: PASSWORD,
@@ -192,7 +196,7 @@ impl MailStack {
             "dovecot",
             &["-F", "-c", &conf],
             &dir.join("dovecot.out"),
-            &[self.imap_port, self.imaps_port, self.lmtp_port],
+            &[self.imap_port, self.imaps_port, self.lmtp_port, self.auth_port],
             &dir.join("dovecot.log"),
         )?;
         self.dovecot = Some(server);
