@@ -8,7 +8,8 @@
 //! The daemon's loop:
 //! ```text
 //! connect → ensure_folder(processed) → select(INBOX)
-//! loop { fetch_after(last_uid) → store → move_to(processed) → wait_for_change }
+//! loop { fetch_after(last_uid, max) → store → move_to(processed)
+//!        → (again while a fetch returned `max` messages) → wait_for_change }
 //! ```
 //! Any error means the connection is no longer usable: drop the `Mailbox`
 //! and connect again (with backoff).
@@ -159,7 +160,8 @@ impl Mailbox {
 
     /// The messages of the selected folder whose UID is above `last_uid`,
     /// oldest first, at most `max`, skipping those flagged \Deleted (moved
-    /// already, by a copy that could not be expunged).
+    /// already, by a copy that could not be expunged). When it returns
+    /// `max` messages there may be more: call it again before waiting.
     ///
     /// It starts with a NOOP: Dovecot (like most servers) shows a session
     /// the messages delivered since its last command only at the end of a

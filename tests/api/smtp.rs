@@ -136,3 +136,16 @@ async fn a_connection_lost_after_data_is_ambiguous() {
     let outcome = transport.send_raw(FROM, &[INTERN.to_string()], &message("lost")).await;
     assert!(matches!(outcome, SendOutcome::Ambiguous(_)), "{outcome:?}");
 }
+
+#[tokio::test]
+async fn smtp_auth_over_tls_accepts_the_password_and_refuses_a_wrong_one() {
+    let stack = MailStack::start().expect("the mail stack must start");
+    let settings = settings(&stack, Security::Tls);
+    let login = |password: &str| Some((FROM.to_string(), secrecy::SecretString::from(password.to_string())));
+    let good = SmtpTransport::new(&settings, login(stack.password())).unwrap();
+    let outcome = good.send_raw(FROM, &[INTERN.to_string()], &message("authenticated")).await;
+    assert_eq!(outcome, SendOutcome::Accepted);
+    let bad = SmtpTransport::new(&settings, login("wrong")).unwrap();
+    let outcome = bad.send_raw(FROM, &[INTERN.to_string()], &message("refused login")).await;
+    assert!(matches!(&outcome, SendOutcome::Permanent(text) if text.contains("535")), "{outcome:?}");
+}

@@ -15,6 +15,8 @@ pub struct Layout<'a> {
     pub imaps_port: u16,
     /// Dovecot's LMTP port, which Postfix delivers to.
     pub lmtp_port: u16,
+    /// Dovecot's authentication port, which Postfix's SMTP AUTH asks.
+    pub auth_port: u16,
     /// Postfix's plain SMTP port (STARTTLS offered).
     pub smtp_port: u16,
     /// Postfix's implicit-TLS SMTP port.
@@ -100,10 +102,17 @@ service lmtp {{
     port = {lmtp}
   }}
 }}
+service auth {{
+  inet_listener auth-postfix {{
+    address = 127.0.0.1
+    port = {auth}
+  }}
+}}
 protocol lmtp {{
   postmaster_address = postmaster@localhost
 }}
 "#,
+        auth = layout.auth_port,
         imap = layout.imap_port,
         imaps = layout.imaps_port,
         lmtp = layout.lmtp_port,
@@ -126,6 +135,10 @@ protocol lmtp {{
 /// - `local_header_rewrite_clients =` (empty): Postfix neither rewrites
 ///   addresses nor adds a missing Date or Message-ID to what clients send,
 ///   so a test sees exactly what choixbot wrote.
+/// - `smtpd_sasl_type = dovecot` on Dovecot's auth port: SMTP AUTH with
+///   any address and the stack's password, over TLS only
+///   (`smtpd_tls_auth_only`), as at a real submission server. Not required:
+///   the loopback may send without it.
 /// - Short queue delays, so a message deferred while Dovecot restarts is
 ///   retried within seconds.
 pub fn postfix_main_cf(layout: &Layout) -> String {
@@ -171,8 +184,13 @@ smtpd_tls_cert_file = {dir}/server.pem
 smtpd_tls_key_file = {dir}/server.key
 smtpd_tls_security_level = may
 smtpd_tls_loglevel = 0
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = inet:127.0.0.1:{auth}
+smtpd_tls_auth_only = yes
 "#,
         lmtp = layout.lmtp_port,
+        auth = layout.auth_port,
     )
 }
 
@@ -235,6 +253,7 @@ mod tests {
             imap_port: 10143,
             imaps_port: 10993,
             lmtp_port: 10024,
+            auth_port: 10012,
             smtp_port: 10025,
             smtps_port: 10465,
             password: "secret",
@@ -245,7 +264,9 @@ mod tests {
     #[test]
     fn dovecot_listens_on_the_stack_ports_and_never_logs_in_as_root() {
         let text = dovecot_conf(&layout(None));
-        for line in ["port = 10143", "port = 10993", "port = 10024", "default_login_user = dovenull"] {
+        for line in
+            ["port = 10143", "port = 10993", "port = 10024", "port = 10012", "default_login_user = dovenull"]
+        {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }
         assert!(!text.contains("imap_capability"), "{text}");

@@ -14,11 +14,11 @@ mod config;
 mod maildir;
 mod postfix_global;
 mod process;
+mod reading;
 mod smtp_client;
 mod tls;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
@@ -91,6 +91,8 @@ pub struct MailStack {
     imaps_port: u16,
     /// Dovecot's LMTP port.
     lmtp_port: u16,
+    /// Dovecot's authentication port, which Postfix's SMTP AUTH asks.
+    auth_port: u16,
     /// Postfix's plain SMTP port (STARTTLS offered).
     smtp_port: u16,
     /// Postfix's implicit-TLS SMTP port.
@@ -123,7 +125,7 @@ impl MailStack {
         if keep {
             std::fs::write(dir.path().join("keep"), "")?;
         }
-        let ports = process::free_ports(5)?;
+        let ports = process::free_ports(6)?;
         let mut stack = MailStack {
             postfix: None,
             dovecot: None,
@@ -133,6 +135,7 @@ impl MailStack {
             lmtp_port: ports[2],
             smtp_port: ports[3],
             smtps_port: ports[4],
+            auth_port: ports[5],
             dir,
         };
         stack.prepare(&options)?;
@@ -177,6 +180,7 @@ impl MailStack {
             imap_port: self.imap_port,
             imaps_port: self.imaps_port,
             lmtp_port: self.lmtp_port,
+            auth_port: self.auth_port,
             smtp_port: self.smtp_port,
             smtps_port: self.smtps_port,
             password: PASSWORD,
@@ -192,7 +196,7 @@ impl MailStack {
             "dovecot",
             &["-F", "-c", &conf],
             &dir.join("dovecot.out"),
-            &[self.imap_port, self.imaps_port, self.lmtp_port],
+            &[self.imap_port, self.imaps_port, self.lmtp_port, self.auth_port],
             &dir.join("dovecot.log"),
         )?;
         self.dovecot = Some(server);
@@ -289,63 +293,6 @@ impl MailStack {
     pub fn send(&self, from: &str, to: &[&str], raw: &[u8]) -> Result<()> {
         smtp_client::send(self.smtp_port, from, to, raw)
     }
-
-    /// Every message delivered to `address`, in every folder, oldest first.
-    pub fn messages(&self, address: &str) -> Vec<Vec<u8>> {
-        let maildir = maildir::maildir_of(&self.dir.path().join("mail"), address);
-        read_all(&maildir::message_files(&maildir::all_folders(&maildir)))
-    }
-
-    /// Every message delivered to `address` (all folders) with the instant
-    /// Dovecot delivered it, to the microsecond, oldest first: Postfix's
-    /// log only has whole seconds, so latency benchmarks use this.
-    pub fn deliveries(&self, address: &str) -> Vec<Delivery> {
-        let maildir = maildir::maildir_of(&self.dir.path().join("mail"), address);
-        maildir::message_files(&maildir::all_folders(&maildir))
-            .into_iter()
-            .filter_map(|path| {
-                let at = maildir::delivery_time(&path)?;
-                Some(Delivery { at, raw: std::fs::read(&path).ok()? })
-            })
-            .collect()
-    }
-
-    /// The messages of one folder (`INBOX` or another) of `address`.
-    pub fn messages_in(&self, address: &str, folder: &str) -> Vec<Vec<u8>> {
-        read_all(&self.message_files_in(address, folder))
-    }
-
-    /// How many messages of a folder carry the \Deleted flag (copied away
-    /// by a client that could not expunge them).
-    pub fn flagged_deleted_in(&self, address: &str, folder: &str) -> usize {
-        self.message_files_in(address, folder).iter().filter(|path| maildir::is_flagged_deleted(path)).count()
-    }
-
-    fn message_files_in(&self, address: &str, folder: &str) -> Vec<PathBuf> {
-        let maildir = maildir::maildir_of(&self.dir.path().join("mail"), address);
-        maildir::message_files(&[maildir::folder_dir(&maildir, folder)])
-    }
-
-    /// Waits until `address` has at least `count` messages (all folders)
-    /// and returns them; fails after `timeout` with what arrived and the
-    /// end of Postfix's log.
-    pub fn wait_for_messages(&self, address: &str, count: usize, timeout: Duration) -> Result<Vec<Vec<u8>>> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let messages = self.messages(address);
-            if messages.len() >= count {
-                return Ok(messages);
-            }
-            if Instant::now() > deadline {
-                bail!(
-                    "{address} has {} message(s), not {count}, after {timeout:?}\n{}",
-                    messages.len(),
-                    process::tails(&[&self.maillog_path(), &self.dir.path().join("dovecot.log")])
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
 }
 
 impl Drop for MailStack {
@@ -360,11 +307,6 @@ impl Drop for MailStack {
         }
         // `dir` is removed when the fields are dropped, after this.
     }
-}
-
-fn read_all(files: &[PathBuf]) -> Vec<Vec<u8>> {
-    // A file may be renamed (new/ to cur/) between listing and reading.
-    files.iter().filter_map(|path| std::fs::read(path).ok()).collect()
 }
 
 fn check_root() -> Result<()> {

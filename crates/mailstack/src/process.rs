@@ -23,6 +23,8 @@ pub struct Server {
     /// A file holding the pid of a daemon that made its own process group
     /// (Postfix's master calls setsid(), unless it is pid 1).
     daemon_pid_file: Option<PathBuf>,
+    /// Set by [`Server::stop`], so a second call signals nothing.
+    stopped: bool,
 }
 
 impl Server {
@@ -65,7 +67,7 @@ impl Server {
             .process_group(0)
             .spawn()
             .with_context(|| format!("cannot start {name} ({})", binary.display()))?;
-        let mut server = Server { name, child, daemon_pid_file };
+        let mut server = Server { name, child, daemon_pid_file, stopped: false };
         server.wait_for_ports(ports, &[log, output])?;
         Ok(server)
     }
@@ -96,8 +98,13 @@ impl Server {
         Ok(())
     }
 
-    /// Kills the whole process group and reaps the leader.
+    /// Kills the whole process group and reaps the leader. Once only: the
+    /// group ids may belong to other processes afterwards.
     pub fn stop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        self.stopped = true;
         if let Some(daemon) = self.daemon_pid_file.as_deref().and_then(read_pid) {
             kill_group(daemon, None);
         }
@@ -110,26 +117,24 @@ impl Server {
 /// after 3 s, and waits until it is gone, reaping `leader` (our child, a
 /// zombie member of the group until reaped) on the way.
 fn kill_group(group: libc::pid_t, mut leader: Option<&mut Child>) {
-    {
-        // SAFETY: kill(2) with a negative pid signals our own child's group;
-        // it has no memory-safety preconditions.
-        unsafe {
-            libc::kill(-group, libc::SIGTERM);
+    // SAFETY: kill(2) with a negative pid signals the group of a server we
+    // started; it has no memory-safety preconditions.
+    unsafe {
+        libc::kill(-group, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        if let Some(child) = leader.as_deref_mut() {
+            let _ = child.try_wait();
         }
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Some(child) = leader.as_deref_mut() {
-                let _ = child.try_wait();
-            }
-            if !group_alive(group) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if !group_alive(group) {
+            return;
         }
-        // SAFETY: as above.
-        unsafe {
-            libc::kill(-group, libc::SIGKILL);
-        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: as above.
+    unsafe {
+        libc::kill(-group, libc::SIGKILL);
     }
 }
 
