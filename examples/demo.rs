@@ -137,7 +137,11 @@ impl Session {
         let json: serde_json::Value = serde_json::from_slice(&output.stdout)?;
         let runtime = tokio::runtime::Runtime::new()?;
         let tokens = runtime.block_on(async {
-            let store = choixbot::store::Store::connect(&format!("sqlite://{}", self.dir.join("choixbot.db").display())).await?;
+            let store = choixbot::store::Store::connect(&format!(
+                "sqlite://{}",
+                self.dir.join("choixbot.db").display()
+            ))
+            .await?;
             anyhow::Ok(store.interns().await?)
         })?;
         Ok(json["assignments"]
@@ -173,7 +177,13 @@ fn simulate_replies(stack: &MailStack, interns: &[Person]) -> Result<Vec<(String
     stack.send(stranger, &[BOT], plain(stranger, None, subject, "1234\n", "").as_bytes())?;
     sent.push((stranger.into(), "a stranger (no answer: not a registered address)".into()));
     let on_leave = &same[same.len() - 1].email;
-    let auto = plain(on_leave, None, "Réponse automatique : absent", "Je suis absent jusqu'au 11/05.\n", "Auto-Submitted: auto-replied\r\n");
+    let auto = plain(
+        on_leave,
+        None,
+        "Réponse automatique : absent",
+        "Je suis absent jusqu'au 11/05.\n",
+        "Auto-Submitted: auto-replied\r\n",
+    );
     stack.send(on_leave, &[BOT], auto.as_bytes())?;
     sent.push((on_leave.clone(), "an out-of-office (ignored, no answer)".into()));
     Ok(sent)
@@ -194,7 +204,8 @@ fn demo_styles() -> Vec<(&'static str, String)> {
 }
 
 fn sample_posts_of_first_group() -> Vec<String> {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/posts.csv")).unwrap_or_default();
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/posts.csv"))
+        .unwrap_or_default();
     let mut lines = text.lines().skip(1).map(|l| l.split(';').map(str::to_string).collect::<Vec<_>>());
     let first: Vec<String> = lines.next().unwrap_or_default();
     let group = first.get(1).cloned().unwrap_or_default();
@@ -207,7 +218,11 @@ fn sample_posts_of_first_group() -> Vec<String> {
 
 fn plain(from: &str, token: Option<&str>, subject: &str, body: &str, extra_headers: &str) -> String {
     let to = token.map_or(BOT.to_string(), |t| format!("choix+{t}@asso.example"));
-    let id = format!("<{}.{}@demo.example>", chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0), from.replace('@', "."));
+    let id = format!(
+        "<{}.{}@demo.example>",
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0),
+        from.replace('@', ".")
+    );
     format!(
         "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: {id}\r\n{extra_headers}MIME-Version: 1.0\r\n\
          Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}"
@@ -281,7 +296,8 @@ fn choixbot_binary() -> Result<PathBuf> {
         return Ok(PathBuf::from(path));
     }
     let exe = std::env::current_exe()?;
-    let path = exe.parent().and_then(Path::parent).map(|dir| dir.join("choixbot")).context("no target directory")?;
+    let path =
+        exe.parent().and_then(Path::parent).map(|dir| dir.join("choixbot")).context("no target directory")?;
     if !path.exists() {
         bail!("{} not found: build it first (scripts/demo.sh does)", path.display());
     }

@@ -5,20 +5,20 @@
 //! the consolidated list to the ARS. See `README.md` and `SPEC.md`.
 //!
 //! The modules are cut by what they do for the user:
-//! - [`domain`]: the vocabulary, as validated types;
-//! - [`import`]: setting up a session from the ARS's files;
-//! - [`allocation`]: who gets which post (pure);
-//! - [`answer`]: the emails choixbot writes, and their MIME composition;
-//! - [`reply`]: understanding what an intern wrote (pure);
-//! - [`ars_list`]: the consolidated list for the ARS (pure);
-//! - [`decide`]: what a reply means for the session (pure);
-//! - [`invite`]: inviting the interns;
-//! - [`collect`]: the daemon that reads, decides and answers;
-//! - [`outbox`]: sending, with retries;
-//! - [`close`]: the deadline, the final list, the results;
-//! - [`store`]: the session's database;
-//! - [`settings`]: `choixbot.toml`;
-//! - [`cli`]: the commands.
+//! - [`domain`] — the vocabulary, as validated types;
+//! - [`import`] — setting up a session from the ARS's files;
+//! - [`allocation`] — who gets which post (pure);
+//! - [`answer`] — the emails choixbot writes, and their MIME composition;
+//! - [`reply`] — understanding what an intern wrote (pure);
+//! - [`ars_list`] — the consolidated list for the ARS (pure);
+//! - [`decide`] — what a reply means for the session (pure);
+//! - [`invite`] — inviting the interns;
+//! - [`collect`] — the daemon that reads, decides and answers;
+//! - [`outbox`] — sending, with retries;
+//! - [`close`] — the deadline, the final list, the results;
+//! - [`store`] — the session's database;
+//! - [`settings`] — `choixbot.toml`;
+//! - [`cli`] — the commands.
 
 pub mod allocation;
 pub mod answer;

@@ -21,7 +21,9 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Status { json } => status(&cli, json).await,
         Command::Export { format, ref output } => export(&cli, format, output.clone()).await,
         Command::ParseReply { ref file, json } => parse_reply(&cli.database_url, file, json).await,
-        Command::Invite { dry_run, ref output } => super::mail::invite(&cli.config, &cli.database_url, dry_run, output).await,
+        Command::Invite { dry_run, ref output } => {
+            super::mail::invite(&cli.config, &cli.database_url, dry_run, output).await
+        }
         Command::Run => super::mail::run(&cli.config, &cli.database_url).await,
         Command::Close => super::mail::close(&cli.config, &cli.database_url).await,
         Command::Audit { ref email, raw } => super::mail::audit(&cli.database_url, email, raw).await,

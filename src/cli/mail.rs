@@ -43,13 +43,19 @@ pub async fn invite(config: &Path, database_url: &str, dry_run: bool, output: &P
     let session = open(config, database_url).await?;
     let interns = session.store.interns().await?;
     if interns.is_empty() {
-        return Err(Error::bad_input("no interns: import the call list first (choixbot import interns FILE)"));
+        return Err(Error::bad_input(
+            "no interns: import the call list first (choixbot import interns FILE)",
+        ));
     }
     let posts = session.store.posts().await?;
     let messages = invite::compose_all(&session.settings, &session.templates, &interns, &posts)?;
     if dry_run {
         invite::write_dry_run(output, &messages)?;
-        println!("Wrote {} invitation(s) to {} for review; nothing was sent.", messages.len(), output.display());
+        println!(
+            "Wrote {} invitation(s) to {} for review; nothing was sent.",
+            messages.len(),
+            output.display()
+        );
         return Ok(());
     }
     let (queued, total) = invite::queue_all(&session.store, &messages).await?;
@@ -129,7 +135,10 @@ pub async fn close(config: &Path, database_url: &str) -> Result<()> {
 pub async fn audit(database_url: &str, email: &str, raw: Option<i64>) -> Result<()> {
     let store = Store::connect(database_url).await?;
     if let Some(id) = raw {
-        let bytes = store.raw_message(id).await?.ok_or_else(|| Error::bad_input(format!("no stored message {id}")))?;
+        let bytes = store
+            .raw_message(id)
+            .await?
+            .ok_or_else(|| Error::bad_input(format!("no stored message {id}")))?;
         use std::io::Write;
         std::io::stdout().write_all(&bytes).context("cannot write to stdout")?;
         return Ok(());

@@ -133,7 +133,9 @@ impl Status {
         let mut text = String::new();
         match (&self.closed_at, &self.deadline) {
             (Some(at), _) => text.push_str(&format!("Session closed at {at}.\n")),
-            (None, Some(deadline)) => text.push_str(&format!("Session open until {deadline} (local time).\n")),
+            (None, Some(deadline)) => {
+                text.push_str(&format!("Session open until {deadline} (local time).\n"))
+            }
             (None, None) => text.push_str("No configuration: deadline unknown.\n"),
         }
         let m = &self.mail;
@@ -179,10 +181,23 @@ pub fn audit(address: &Email, messages: &[AuditMessage], outbox: &[AuditOutbox])
         let answer = o.answers_message.map(|id| format!(" (answers #{id})")).unwrap_or_default();
         let error = o.last_error.as_deref().map(|e| format!(" — {e}")).unwrap_or_default();
         let at = o.sent_at.unwrap_or(o.created_at);
-        lines.push((at, format!("{}  sent     {:<12} to {} [{}]{answer}{error}", when(at), o.purpose, o.recipients, o.status)));
+        lines.push((
+            at,
+            format!(
+                "{}  sent     {:<12} to {} [{}]{answer}{error}",
+                when(at),
+                o.purpose,
+                o.recipients,
+                o.status
+            ),
+        ));
     }
     lines.sort_by_key(|(at, _)| *at);
-    let mut text = format!("Audit of {address}: {} message(s) received, {} sent or queued.\n", messages.len(), outbox.len());
+    let mut text = format!(
+        "Audit of {address}: {} message(s) received, {} sent or queued.\n",
+        messages.len(),
+        outbox.len()
+    );
     for (_, line) in lines {
         text.push_str(&line);
         text.push('\n');
@@ -192,5 +207,7 @@ pub fn audit(address: &Email, messages: &[AuditMessage], outbox: &[AuditOutbox])
 }
 
 fn when(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
 }

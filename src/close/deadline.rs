@@ -15,7 +15,10 @@ const STEP: Duration = Duration::from_secs(60);
 
 /// Waits until `deadline` (returns true) or until `shutdown` turns true
 /// (returns false).
-pub async fn wait_for_deadline(deadline: DateTime<Utc>, mut shutdown: tokio::sync::watch::Receiver<bool>) -> bool {
+pub async fn wait_for_deadline(
+    deadline: DateTime<Utc>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> bool {
     loop {
         if *shutdown.borrow() {
             return false;

@@ -20,8 +20,8 @@ pub use deadline::wait_for_deadline;
 
 use crate::allocation::{self, Allocation, AllocationInput, Assignment, Status};
 use crate::answer::{
-    subject, ArsListContext, Attachment, Outgoing, PostCatalog, Purpose, ResultContext, SessionFacts, Templates, VacanciesContext,
-    CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE,
+    subject, ArsListContext, Attachment, Outgoing, PostCatalog, Purpose, ResultContext, SessionFacts,
+    Templates, VacanciesContext, CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE,
 };
 use crate::ars_list::{self, ListInput};
 use crate::domain::{Email, Post};
@@ -114,10 +114,19 @@ impl Composer<'_> {
     /// The email to the ARS, referents in copy, with the list attached.
     fn ars_email(&self, interns: &[crate::domain::Intern]) -> anyhow::Result<Queued> {
         let session = &self.settings.session;
-        let input = ListInput { session_name: &session.name, posts: self.posts, interns, allocation: self.allocation };
+        let input = ListInput {
+            session_name: &session.name,
+            posts: self.posts,
+            interns,
+            allocation: self.allocation,
+        };
         let stem = format!("choix-{}", slug(&session.name));
         let attachments = vec![
-            Attachment { name: format!("{stem}.csv"), content_type: CSV_CONTENT_TYPE.into(), bytes: ars_list::to_csv(input) },
+            Attachment {
+                name: format!("{stem}.csv"),
+                content_type: CSV_CONTENT_TYPE.into(),
+                bytes: ars_list::to_csv(input),
+            },
             Attachment {
                 name: format!("{stem}.xlsx"),
                 content_type: XLSX_CONTENT_TYPE.into(),
@@ -132,7 +141,13 @@ impl Composer<'_> {
         };
         let rendered = self.templates.ars_list(&context)?;
         let seed = format!("ars-list|{}|{}", session.name, session.deadline);
-        let mut outgoing = Outgoing::new(Purpose::ArsList, &seed, &self.settings.mail, subject::ars_list(&session.name), rendered.text)?;
+        let mut outgoing = Outgoing::new(
+            Purpose::ArsList,
+            &seed,
+            &self.settings.mail,
+            subject::ars_list(&session.name),
+            rendered.text,
+        )?;
         outgoing.html = rendered.html;
         outgoing.to = session.ars_recipients();
         outgoing.cc = session.referents();
@@ -163,10 +178,18 @@ impl Composer<'_> {
         let left_without = matches!(assignment.status, Status::Absent | Status::Unassigned);
         let mut queued = Vec::new();
         for (address, proxy) in addresses {
-            let context = ResultContext::new(self.facts.clone(), intern, proxy, assignment, wishes, &self.catalog);
+            let context =
+                ResultContext::new(self.facts.clone(), intern, proxy, assignment, wishes, &self.catalog);
             let rendered = self.templates.result(&context)?;
             let subject = subject::result(&session.name, stored.token.as_str());
-            queued.push(self.to_intern(Purpose::Result, intern, address, subject, rendered, &stored.token)?);
+            queued.push(self.to_intern(
+                Purpose::Result,
+                intern,
+                address,
+                subject,
+                rendered,
+                &stored.token,
+            )?);
             if left_without {
                 let context = VacanciesContext::new(
                     self.facts.clone(),
@@ -178,7 +201,14 @@ impl Composer<'_> {
                 );
                 let rendered = self.templates.vacancies(&context)?;
                 let subject = subject::vacancies(&session.name, stored.token.as_str());
-                queued.push(self.to_intern(Purpose::Vacancies, intern, address, subject, rendered, &stored.token)?);
+                queued.push(self.to_intern(
+                    Purpose::Vacancies,
+                    intern,
+                    address,
+                    subject,
+                    rendered,
+                    &stored.token,
+                )?);
             }
         }
         Ok(queued)

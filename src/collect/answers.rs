@@ -11,8 +11,8 @@
 use std::sync::Arc;
 
 use crate::answer::{
-    subject, ClosedContext, ConfirmationContext, Outgoing, PostCatalog, Purpose, Reason, RejectionContext, SessionFacts,
-    Templates,
+    subject, ClosedContext, ConfirmationContext, Outgoing, PostCatalog, Purpose, Reason, RejectionContext,
+    SessionFacts, Templates,
 };
 use crate::decide::Decision;
 use crate::domain::{Email, Token};
@@ -83,7 +83,15 @@ impl Answers {
                         catalog,
                     );
                     let rendered = self.templates.confirmation(&context)?;
-                    queued.push(self.answer(Purpose::Confirmation, parsed, incoming, session, intern, &recipient, rendered)?);
+                    queued.push(self.answer(
+                        Purpose::Confirmation,
+                        parsed,
+                        incoming,
+                        session,
+                        intern,
+                        &recipient,
+                        rendered,
+                    )?);
                 }
             }
             Decision::Rejected { intern, reasons, warn_owner } => {
@@ -100,10 +108,24 @@ impl Answers {
                 let profile = session.intern(intern).expect("attributed interns are known");
                 let wishes = session.wishes.get(intern).cloned().unwrap_or_default();
                 for recipient in recipients(session, intern) {
-                    let context =
-                        ClosedContext::new(self.facts.clone(), profile, recipient.proxy, &wishes, None, catalog);
+                    let context = ClosedContext::new(
+                        self.facts.clone(),
+                        profile,
+                        recipient.proxy,
+                        &wishes,
+                        None,
+                        catalog,
+                    );
                     let rendered = self.templates.closed(&context)?;
-                    queued.push(self.answer(Purpose::Closed, parsed, incoming, session, intern, &recipient, rendered)?);
+                    queued.push(self.answer(
+                        Purpose::Closed,
+                        parsed,
+                        incoming,
+                        session,
+                        intern,
+                        &recipient,
+                        rendered,
+                    )?);
                 }
             }
             Decision::Bounce { .. } | Decision::Ignored { .. } => {}
@@ -182,7 +204,9 @@ impl Answers {
     fn subject(parsed: &ParsedReply, token: Option<&Token>) -> String {
         let subject = subject::answer(&parsed.subject);
         match token {
-            Some(token) if !subject.to_lowercase().contains(token.as_str()) => format!("{subject} – réf. {token}"),
+            Some(token) if !subject.to_lowercase().contains(token.as_str()) => {
+                format!("{subject} – réf. {token}")
+            }
             _ => subject,
         }
     }

@@ -61,7 +61,8 @@ mod tests {
 
     #[test]
     fn a_trusted_dmarc_failure_counts() {
-        let raw = message("Authentication-Results: mx.asso.example; dkim=none; dmarc=fail header.from=ex.fr\r\n");
+        let raw =
+            message("Authentication-Results: mx.asso.example; dkim=none; dmarc=fail header.from=ex.fr\r\n");
         assert!(failed(&raw, &trusted(), Kind::Choices));
     }
 

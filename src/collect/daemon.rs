@@ -105,7 +105,12 @@ async fn start_position(store: &Store, folder: &str, uidvalidity: i64) -> anyhow
     match store.position(folder).await? {
         Some(MailboxPosition { uidvalidity: known, last_uid }) if known == uidvalidity => Ok(last_uid as u32),
         Some(MailboxPosition { uidvalidity: known, .. }) => {
-            warn!(folder, old = known, new = uidvalidity, "UIDVALIDITY changed: reading the folder again from the start");
+            warn!(
+                folder,
+                old = known,
+                new = uidvalidity,
+                "UIDVALIDITY changed: reading the folder again from the start"
+            );
             Ok(0)
         }
         None => Ok(0),
@@ -119,7 +124,10 @@ async fn handle_batch(
     uidvalidity: i64,
     fetched: &[Fetched],
 ) -> anyhow::Result<()> {
-    processor.process_batch(&settings.folder, uidvalidity, fetched).await.context("cannot record the messages")?;
+    processor
+        .process_batch(&settings.folder, uidvalidity, fetched)
+        .await
+        .context("cannot record the messages")?;
     let uids: Vec<u32> = fetched.iter().map(|f| f.uid).collect();
     mailbox.move_to(&uids, &settings.processed_folder).await?;
     let uids: Vec<i64> = uids.into_iter().map(i64::from).collect();

@@ -58,7 +58,8 @@ impl Daemon {
         let password = self.settings.imap.password()?;
         let wake = Arc::new(tokio::sync::Notify::new());
         let answers = Answers::new(self.templates.clone(), self.settings.clone())?;
-        let mut processor = Processor::new(self.store.clone(), self.settings.clone(), answers, wake.clone()).await?;
+        let mut processor =
+            Processor::new(self.store.clone(), self.settings.clone(), answers, wake.clone()).await?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
 
         let worker = self.worker.clone();
@@ -80,7 +81,11 @@ impl Daemon {
         Ok(())
     }
 
-    async fn close_at_deadline(self, wake: Arc<tokio::sync::Notify>, stopped: tokio::sync::watch::Receiver<bool>) {
+    async fn close_at_deadline(
+        self,
+        wake: Arc<tokio::sync::Notify>,
+        stopped: tokio::sync::watch::Receiver<bool>,
+    ) {
         let Ok(deadline) = self.settings.session.deadline_utc() else { return };
         if !close::wait_for_deadline(deadline, stopped).await {
             return;

@@ -216,7 +216,11 @@ impl Processor {
                 self.session.wishes.insert(intern.clone(), wishes.clone());
             }
             Decision::Bounce { intern: Some(intern) } => {
-                let detail = format!("bounce from {}: {}", parsed.sender.as_ref().map_or("?", |s| s.as_str()), parsed.subject);
+                let detail = format!(
+                    "bounce from {}: {}",
+                    parsed.sender.as_ref().map_or("?", |s| s.as_str()),
+                    parsed.subject
+                );
                 store::record_bounce(tx, intern.as_str(), message_ref, &detail).await?;
             }
             _ => {}

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::allocation::{self, Assignment, AllocationInput};
+use crate::allocation::{self, AllocationInput, Assignment};
 use crate::decide::Directory;
 use crate::domain::{ArsId, Email, Intern, Post};
 use crate::reply::KnownPosts;

@@ -190,7 +190,10 @@ fn check_choices(parsed: &ParsedReply, intern: &Email, directory: &Directory) ->
 
 /// The intern whose address a bounce reports, if any.
 fn bounced_intern(parsed: &ParsedReply, directory: &Directory) -> Option<Email> {
-    parsed.bounced_recipients.iter().find_map(|address| directory.represented_by(address).first().map(|e| (*e).clone()))
+    parsed
+        .bounced_recipients
+        .iter()
+        .find_map(|address| directory.represented_by(address).first().map(|e| (*e).clone()))
 }
 
 #[cfg(test)]

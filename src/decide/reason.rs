@@ -50,4 +50,3 @@ pub enum Reason {
     /// proxy) and the reply carries no token to tell which.
     AmbiguousSender,
 }
-

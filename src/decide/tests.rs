@@ -113,7 +113,9 @@ fn every_bad_number_is_a_reason_that_names_it() {
 fn a_reply_with_no_number_is_rejected() {
     let f = fixture();
     let decision = f.decide(&reply("hugo@ex.fr", None, &[], &[]));
-    assert!(matches!(decision, Decision::Rejected { ref reasons, .. } if reasons == &[Reason::NoNumberFound]));
+    assert!(
+        matches!(decision, Decision::Rejected { ref reasons, .. } if reasons == &[Reason::NoNumberFound])
+    );
 }
 
 #[test]
@@ -149,7 +151,9 @@ fn an_intern_using_another_interns_token_is_rejected_and_both_are_told() {
 fn an_intern_who_is_also_a_proxy_needs_a_token() {
     let f = fixture();
     let decision = f.decide(&reply("paul@ex.fr", None, &["3301"], &[]));
-    assert!(matches!(decision, Decision::Rejected { ref reasons, .. } if reasons == &[Reason::AmbiguousSender]));
+    assert!(
+        matches!(decision, Decision::Rejected { ref reasons, .. } if reasons == &[Reason::AmbiguousSender])
+    );
     let for_zoe = f.decide(&reply("paul@ex.fr", Some(f.token("zoe@ex.fr")), &["3301"], &[]));
     assert!(matches!(for_zoe, Decision::Confirmed { ref intern, .. } if intern.as_str() == "zoe@ex.fr"));
     let for_paul = f.decide(&reply("paul@ex.fr", Some(f.token("paul@ex.fr")), &["3301"], &[]));
@@ -160,7 +164,8 @@ fn an_intern_who_is_also_a_proxy_needs_a_token() {
 fn after_the_close_a_reply_gets_the_closed_answer() {
     let f = fixture();
     let parsed = reply("lea@ex.fr", None, &["1234"], &[]);
-    let decision = decide(&parsed, Context { directory: &f.directory, closed: true, authentication_failed: false });
+    let decision =
+        decide(&parsed, Context { directory: &f.directory, closed: true, authentication_failed: false });
     assert_eq!(decision, Decision::Closed { intern: email("lea@ex.fr") });
 }
 
@@ -190,6 +195,9 @@ fn too_many_numbers_are_refused_as_one_reason() {
 fn a_failed_authentication_rejects_even_a_valid_reply() {
     let f = fixture();
     let parsed = reply("lea@ex.fr", None, &["1234"], &[]);
-    let decision = decide(&parsed, Context { directory: &f.directory, closed: false, authentication_failed: true });
-    assert!(matches!(decision, Decision::Rejected { ref reasons, .. } if reasons == &[Reason::AuthenticationFailed]));
+    let decision =
+        decide(&parsed, Context { directory: &f.directory, closed: false, authentication_failed: true });
+    assert!(
+        matches!(decision, Decision::Rejected { ref reasons, .. } if reasons == &[Reason::AuthenticationFailed])
+    );
 }

@@ -49,7 +49,8 @@ fn compose(
 ) -> anyhow::Result<Queued> {
     let intern = &stored.intern;
     let reply_to = settings.mail.reply_to_for(&stored.token);
-    let context = InvitationContext::new(facts.clone(), intern, proxy, posts, stored.token.as_str(), &reply_to);
+    let context =
+        InvitationContext::new(facts.clone(), intern, proxy, posts, stored.token.as_str(), &reply_to);
     let rendered = templates.invitation(&context)?;
     let seed = format!("{}|{}|{}", settings.session.name, intern.email, address);
     let subject = subject::invitation(&settings.session.name, stored.token.as_str());

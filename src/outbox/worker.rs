@@ -90,7 +90,8 @@ impl Worker {
         let due = self.store.due(batch).await?;
         let outcomes: Vec<(Pending, SendOutcome)> = futures::stream::iter(due)
             .map(|pending| async move {
-                let outcome = self.transport.send_raw(&self.envelope_from, &pending.recipients, &pending.raw).await;
+                let outcome =
+                    self.transport.send_raw(&self.envelope_from, &pending.recipients, &pending.raw).await;
                 if let Some(interval) = self.min_interval {
                     // Concurrency is 1 with a rate: this spaces the sends.
                     tokio::time::sleep(interval).await;
@@ -121,7 +122,8 @@ impl Worker {
             SendOutcome::Transient(error) | SendOutcome::Ambiguous(error) => {
                 let age = Duration::from_millis((now_ms() - pending.created_at).max(0) as u64);
                 if age >= self.retry.give_up_after {
-                    let error = format!("gave up after {} h of temporary failures: {error}", age.as_secs() / 3600);
+                    let error =
+                        format!("gave up after {} h of temporary failures: {error}", age.as_secs() / 3600);
                     self.store.mark_failed(pending.id, &error).await?;
                     sent.failed += 1;
                 } else {

@@ -65,7 +65,10 @@ pub struct AuditMessage {
 }
 
 /// Records a message in the caller's transaction and returns its id.
-pub async fn record_message(tx: &mut Transaction<'static, Any>, message: &Incoming<'_>) -> anyhow::Result<i64> {
+pub async fn record_message(
+    tx: &mut Transaction<'static, Any>,
+    message: &Incoming<'_>,
+) -> anyhow::Result<i64> {
     let row = sqlx::query(
         "INSERT INTO messages (folder, uidvalidity, uid, message_id, content_hash, raw, received_at, sender, kind, \
          intern_email, verdict, reasons) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
@@ -112,13 +115,15 @@ pub async fn record_bounce(
     message_ref: i64,
     detail: &str,
 ) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO bounces (intern_email, message_ref, detail, recorded_at) VALUES ($1, $2, $3, $4)")
-        .bind(intern_email)
-        .bind(message_ref)
-        .bind(detail)
-        .bind(now_ms())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO bounces (intern_email, message_ref, detail, recorded_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(intern_email)
+    .bind(message_ref)
+    .bind(detail)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -128,7 +133,8 @@ impl Store {
             .bind(folder)
             .fetch_optional(self.pool())
             .await?;
-        row.map(|row| Ok(MailboxPosition { uidvalidity: row.try_get(0)?, last_uid: row.try_get(1)? })).transpose()
+        row.map(|row| Ok(MailboxPosition { uidvalidity: row.try_get(0)?, last_uid: row.try_get(1)? }))
+            .transpose()
     }
 
     /// Whether this (folder, UIDVALIDITY, UID) is already recorded.
@@ -143,7 +149,11 @@ impl Store {
     }
 
     /// The first recorded message with this Message-ID and content hash.
-    pub async fn find_same_message(&self, message_id: &str, content_hash: &str) -> anyhow::Result<Option<i64>> {
+    pub async fn find_same_message(
+        &self,
+        message_id: &str,
+        content_hash: &str,
+    ) -> anyhow::Result<Option<i64>> {
         let row = sqlx::query("SELECT MIN(id) FROM messages WHERE message_id = $1 AND content_hash = $2")
             .bind(message_id)
             .bind(content_hash)
@@ -217,7 +227,10 @@ impl Store {
 
     /// The raw bytes of a stored message.
     pub async fn raw_message(&self, id: i64) -> anyhow::Result<Option<Vec<u8>>> {
-        let row = sqlx::query("SELECT raw FROM messages WHERE id = $1").bind(id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query("SELECT raw FROM messages WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
         Ok(row.map(|row| row.try_get(0)).transpose()?)
     }
 }

@@ -23,7 +23,9 @@ use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Transaction};
 
-pub use mail::{record_bounce, record_message, set_position, AuditMessage, Incoming, MailCounts, MailboxPosition};
+pub use mail::{
+    record_bounce, record_message, set_position, AuditMessage, Incoming, MailCounts, MailboxPosition,
+};
 pub use session::{set_state, set_wishes, Replaced, StoredIntern, SOURCE_EMAIL, SOURCE_IMPORT};
 
 /// Which database is behind the `Any` pool.

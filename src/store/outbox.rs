@@ -115,12 +115,14 @@ impl Store {
     }
 
     pub async fn mark_retry(&self, id: i64, error: &str, next_attempt_at: i64) -> anyhow::Result<()> {
-        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3")
-            .bind(error)
-            .bind(next_attempt_at)
-            .bind(id)
-            .execute(self.pool())
-            .await?;
+        sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3",
+        )
+        .bind(error)
+        .bind(next_attempt_at)
+        .bind(id)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
@@ -136,9 +138,11 @@ impl Store {
 
     /// How many messages are in each state, for `status`.
     pub async fn outbox_counts(&self) -> anyhow::Result<Vec<(String, String, i64)>> {
-        let rows = sqlx::query("SELECT purpose, status, COUNT(*) FROM outbox GROUP BY purpose, status ORDER BY purpose, status")
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(
+            "SELECT purpose, status, COUNT(*) FROM outbox GROUP BY purpose, status ORDER BY purpose, status",
+        )
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))).collect()
     }
 

@@ -43,7 +43,10 @@ impl RunningDaemon {
 
 /// A local time in Europe/Paris, `offset` from now, as the config wants it.
 pub fn paris_time(offset: chrono::Duration) -> String {
-    (chrono::Utc::now() + offset).with_timezone(&chrono_tz::Europe::Paris).format("%Y-%m-%dT%H:%M:%S").to_string()
+    (chrono::Utc::now() + offset)
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string()
 }
 
 pub async fn spawn_mail_app(deadline: &str) -> MailApp {
@@ -137,7 +140,12 @@ timeout_seconds = 15
 
     /// Waits for a message in `address`'s mailbox whose subject and text
     /// satisfy `matches`, and returns it.
-    pub fn wait_for_matching(&self, address: &str, what: &str, matches: impl Fn(&str, &str) -> bool) -> Vec<u8> {
+    pub fn wait_for_matching(
+        &self,
+        address: &str,
+        what: &str,
+        matches: impl Fn(&str, &str) -> bool,
+    ) -> Vec<u8> {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
             let found = self.mailbox(address).into_iter().find(|raw| {
@@ -148,7 +156,8 @@ timeout_seconds = 15
                 return raw;
             }
             if std::time::Instant::now() > deadline {
-                let subjects: Vec<String> = self.mailbox(address).iter().map(|raw| subject_and_text(raw).0).collect();
+                let subjects: Vec<String> =
+                    self.mailbox(address).iter().map(|raw| subject_and_text(raw).0).collect();
                 panic!("{address} never received {what}; it has: {subjects:?}");
             }
             tokio::task::block_in_place(|| std::thread::sleep(Duration::from_millis(200)));

@@ -85,18 +85,25 @@ async fn a_whole_session_from_invitations_to_the_list_sent_to_the_ars() {
     let list = app.wait_for(ARS, 1).remove(0);
     check_list(&app, &list);
     app.wait_for(REFERENT, 1);
-    let result = app.wait_for_matching(cast.first.email.as_str(), "the result", |s, _| s.starts_with("Résultat"));
+    let result =
+        app.wait_for_matching(cast.first.email.as_str(), "the result", |s, _| s.starts_with("Résultat"));
     let (_, text) = subject_and_text(&result);
     assert!(text.contains(cast.own_post.ars_id.as_str()), "the result names the post obtained:\n{text}");
 
     // A reply after the close gets the "closed" answer and changes nothing.
     let late_token = app.token(cast.second.email.as_str()).await;
-    app.deliver(cast.second.email.as_str(), &reply(cast.second.email.as_str(), Some(&late_token), "Re: choix", "1234\n"));
+    app.deliver(
+        cast.second.email.as_str(),
+        &reply(cast.second.email.as_str(), Some(&late_token), "Re: choix", "1234\n"),
+    );
     app.wait_for_matching(cast.second.email.as_str(), "the closed answer", |s, text| {
         s.starts_with("Re:") && text.to_lowercase().contains("clos")
     });
     let store = app.app.store().await;
-    assert!(!store.wishes().await.unwrap().contains_key(&cast.second.email), "a late reply changed the wishes");
+    assert!(
+        !store.wishes().await.unwrap().contains_key(&cast.second.email),
+        "a late reply changed the wishes"
+    );
     daemon.stop().await;
 
     // Another restart sends nothing again: exactly one list.
@@ -124,10 +131,16 @@ async fn send_replies(app: &MailApp, cast: &Cast) {
     let third = cast.third.email.as_str();
     app.deliver(third, &reply(third, Some(&app.token(third).await), &subject, &format!("{foreign}\n")));
     // A stranger.
-    app.deliver("inconnu@ailleurs.example", &reply("inconnu@ailleurs.example", None, &subject, &format!("{own}\n")));
+    app.deliver(
+        "inconnu@ailleurs.example",
+        &reply("inconnu@ailleurs.example", None, &subject, &format!("{own}\n")),
+    );
     // Someone else using the victim's token.
     let victim_token = app.token(cast.victim.email.as_str()).await;
-    app.deliver("usurpateur@ailleurs.example", &reply("usurpateur@ailleurs.example", Some(&victim_token), &subject, "1\n"));
+    app.deliver(
+        "usurpateur@ailleurs.example",
+        &reply("usurpateur@ailleurs.example", Some(&victim_token), &subject, "1\n"),
+    );
     // An out-of-office.
     let on_leave = cast.on_leave.email.as_str();
     let auto = reply(on_leave, None, "Réponse automatique : absent", "Je suis absent jusqu'au 12/05.\n")
@@ -150,15 +163,20 @@ fn bounce_of(address: &str) -> String {
 
 async fn check_answers(app: &MailApp, cast: &Cast) {
     let own = cast.own_post.ars_id.as_str();
-    let confirmation = app.wait_for_matching(cast.first.email.as_str(), "a confirmation", |s, _| s.starts_with("Re:"));
+    let confirmation =
+        app.wait_for_matching(cast.first.email.as_str(), "a confirmation", |s, _| s.starts_with("Re:"));
     let (_, text) = subject_and_text(&confirmation);
     assert!(text.contains(own), "the confirmation restates the wishes:\n{text}");
     assert_eq!(header(&confirmation, "Auto-Submitted").as_deref(), Some("auto-replied"));
     assert!(header(&confirmation, "In-Reply-To").is_some());
     // Rejections that name the numbers.
     let foreign = cast.foreign_post.ars_id.as_str();
-    app.wait_for_matching(cast.second.email.as_str(), "a rejection naming 999999", |s, t| s.starts_with("Re:") && t.contains("999999"));
-    app.wait_for_matching(cast.third.email.as_str(), "a rejection naming the foreign post", |s, t| s.starts_with("Re:") && t.contains(foreign));
+    app.wait_for_matching(cast.second.email.as_str(), "a rejection naming 999999", |s, t| {
+        s.starts_with("Re:") && t.contains("999999")
+    });
+    app.wait_for_matching(cast.third.email.as_str(), "a rejection naming the foreign post", |s, t| {
+        s.starts_with("Re:") && t.contains(foreign)
+    });
     // The victim is told their reference was used from another address.
     app.wait_for_matching(cast.victim.email.as_str(), "a warning", |s, t| {
         s.starts_with("Re:") && t.contains("usurpateur@ailleurs.example")
@@ -206,7 +224,10 @@ fn check_list(app: &MailApp, list: &[u8]) {
     let mut reader = csv::ReaderBuilder::new().delimiter(b';').flexible(true).from_reader(text.as_bytes());
     let headers = reader.headers().unwrap().clone();
     let column = |name: &str| {
-        headers.iter().position(|h| h.to_lowercase().contains(name)).unwrap_or_else(|| panic!("no {name} column: {headers:?}"))
+        headers
+            .iter()
+            .position(|h| h.to_lowercase().contains(name))
+            .unwrap_or_else(|| panic!("no {name} column: {headers:?}"))
     };
     let (rank, group, ars) = (column("rang"), column("des"), column("ars"));
     let mut seen = 0;
