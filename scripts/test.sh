@@ -9,6 +9,7 @@ scripts/install-test-deps.sh
 
 echo "== unit tests, doc tests and the integration suite on SQLite"
 cargo test --workspace --all-targets
+cargo test --workspace --doc
 
 pgdir=$(mktemp -d /tmp/choixbot-pg.XXXXXX)
 trap 'scripts/stop-postgres.sh "$pgdir"' EXIT

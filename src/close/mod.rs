@@ -152,15 +152,7 @@ impl Composer<'_> {
         outgoing.to = session.ars_recipients();
         outgoing.cc = session.referents();
         outgoing.attachments = attachments;
-        let recipients = outgoing.to.iter().chain(&outgoing.cc).map(|e| e.as_str().to_string()).collect();
-        Ok(Queued {
-            message_id: outgoing.message_id.clone(),
-            purpose: Purpose::ArsList.as_str().into(),
-            intern_email: None,
-            answers_message: None,
-            recipients,
-            raw: outgoing.to_bytes(&self.settings.mail)?,
-        })
+        crate::outbox::queued(&outgoing, None, None, &self.settings.mail)
     }
 
     /// The result, and for those left without a post the vacancies, to the
@@ -173,11 +165,9 @@ impl Composer<'_> {
     ) -> anyhow::Result<Vec<Queued>> {
         let intern = &stored.intern;
         let session = &self.settings.session;
-        let mut addresses = vec![(&intern.email, false)];
-        addresses.extend(intern.proxy_email.as_ref().map(|proxy| (proxy, true)));
         let left_without = matches!(assignment.status, Status::Absent | Status::Unassigned);
         let mut queued = Vec::new();
-        for (address, proxy) in addresses {
+        for (address, proxy) in intern.registered_addresses() {
             let context =
                 ResultContext::new(self.facts.clone(), intern, proxy, assignment, wishes, &self.catalog);
             let rendered = self.templates.result(&context)?;
@@ -228,14 +218,7 @@ impl Composer<'_> {
         outgoing.html = rendered.html;
         outgoing.to = vec![address.clone()];
         outgoing.reply_to = Some(self.settings.mail.reply_to_for(token));
-        Ok(Queued {
-            message_id: outgoing.message_id.clone(),
-            purpose: purpose.as_str().into(),
-            intern_email: Some(intern.email.as_str().to_string()),
-            answers_message: None,
-            recipients: vec![address.as_str().to_string()],
-            raw: outgoing.to_bytes(&self.settings.mail)?,
-        })
+        crate::outbox::queued(&outgoing, Some(&intern.email), None, &self.settings.mail)
     }
 }
 

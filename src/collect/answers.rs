@@ -189,14 +189,7 @@ impl Answers {
         if let Some(message_id) = &parsed.message_id {
             outgoing = outgoing.answering(message_id, &parsed.references);
         }
-        Ok(Queued {
-            message_id: outgoing.message_id.clone(),
-            purpose: purpose.as_str().to_string(),
-            intern_email: Some(intern.as_str().to_string()),
-            answers_message: Some(incoming.message_ref),
-            recipients: vec![recipient.address.as_str().to_string()],
-            raw: outgoing.to_bytes(&self.settings.mail)?,
-        })
+        crate::outbox::queued(&outgoing, Some(intern), Some(incoming.message_ref), &self.settings.mail)
     }
 
     /// `Re: <the intern's subject>`, with the personal reference added when
@@ -213,10 +206,9 @@ impl Answers {
 }
 
 /// The intern's registered addresses: their own, then their proxy's.
-fn recipients<'a>(session: &'a SessionData, intern: &'a Email) -> Vec<Recipient<'a>> {
-    let mut list = vec![Recipient { address: intern, proxy: false }];
-    if let Some(proxy) = session.intern(intern).and_then(|i| i.proxy_email.as_ref()) {
-        list.push(Recipient { address: proxy, proxy: true });
-    }
-    list
+fn recipients<'a>(session: &'a SessionData, intern: &Email) -> Vec<Recipient<'a>> {
+    session
+        .intern(intern)
+        .map(|i| i.registered_addresses().map(|(address, proxy)| Recipient { address, proxy }).collect())
+        .unwrap_or_default()
 }

@@ -65,6 +65,13 @@ impl Intern {
     pub fn full_name(&self) -> String {
         format!("{} {}", self.first_name, self.last_name)
     }
+
+    /// Where every message about this intern goes (SPEC §6: answers only
+    /// ever go to registered addresses): their own address, then their
+    /// proxy's, each with whether it is the proxy's.
+    pub fn registered_addresses(&self) -> impl Iterator<Item = (&Email, bool)> {
+        std::iter::once((&self.email, false)).chain(self.proxy_email.iter().map(|proxy| (proxy, true)))
+    }
 }
 
 /// Wishes collected before the session another way (seed 002, scenario 1):

@@ -29,9 +29,7 @@ pub fn compose_all(
     let mut messages = Vec::new();
     for stored in interns {
         let intern = &stored.intern;
-        let mut addresses = vec![(&intern.email, false)];
-        addresses.extend(intern.proxy_email.as_ref().map(|proxy| (proxy, true)));
-        for (address, proxy) in addresses {
+        for (address, proxy) in intern.registered_addresses() {
             messages.push(compose(settings, templates, &facts, stored, &catalog, address, proxy)?);
         }
     }
@@ -58,14 +56,7 @@ fn compose(
     outgoing.html = rendered.html;
     outgoing.to = vec![address.clone()];
     outgoing.reply_to = Some(reply_to);
-    Ok(Queued {
-        message_id: outgoing.message_id.clone(),
-        purpose: Purpose::Invitation.as_str().into(),
-        intern_email: Some(intern.email.as_str().to_string()),
-        answers_message: None,
-        recipients: vec![address.as_str().to_string()],
-        raw: outgoing.to_bytes(&settings.mail)?,
-    })
+    crate::outbox::queued(&outgoing, Some(&intern.email), None, &settings.mail)
 }
 
 /// Queues every invitation not queued yet; returns (newly queued, total).

@@ -5,3 +5,27 @@
 
 pub mod transport;
 pub mod worker;
+
+use crate::answer::Outgoing;
+use crate::domain::Email;
+use crate::settings::MailSettings;
+use crate::store::outbox::Queued;
+
+/// An outgoing email as an outbox row: its bytes composed once (lettre
+/// stamps a Date, so only the Message-ID is stable across compositions),
+/// its envelope recipients (To and Cc), and what it is about.
+pub fn queued(
+    outgoing: &Outgoing,
+    intern: Option<&Email>,
+    answers_message: Option<i64>,
+    mail: &MailSettings,
+) -> anyhow::Result<Queued> {
+    Ok(Queued {
+        message_id: outgoing.message_id.clone(),
+        purpose: outgoing.purpose.as_str().to_string(),
+        intern_email: intern.map(|e| e.as_str().to_string()),
+        answers_message,
+        recipients: outgoing.to.iter().chain(&outgoing.cc).map(|e| e.as_str().to_string()).collect(),
+        raw: outgoing.to_bytes(mail)?,
+    })
+}
