@@ -14,6 +14,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
         }
     };
+    init_logging();
     match choixbot::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -37,4 +38,12 @@ fn render(error: &choixbot::Error) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// Logs go to stderr, one line per event: `info` by default (one line per
+/// decision of the daemon), `RUST_LOG` to change it (`RUST_LOG=debug`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,lettre=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
 }
