@@ -13,7 +13,7 @@ use choixbot::reply::{parse, KnownPosts};
 const TEMPLATE_POSTS: usize = 38;
 
 fn template_lines(prefix: &str) -> String {
-    (0..60)
+    (0..TEMPLATE_POSTS)
         .map(|i| format!("{prefix}{:04} – Service de médecine {i}, Hôpital n°{i}\n", 1000 + i * 7))
         .collect()
 }
