@@ -180,7 +180,9 @@ fn normalize(text: &str) -> String {
             b'\r' if bytes.get(i + 1) == Some(&b'\n') => (b'\n', 2),
             b'\r' => (b'\n', 1),
             0xC2 if bytes.get(i + 1) == Some(&0xA0) => (b' ', 2),
-            0xE2 if bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xAF | 0x87)) => (b' ', 3),
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xAF | 0x87)) => {
+                (b' ', 3)
+            }
             other => (other, 1),
         };
         out.push(replacement);
