@@ -4,6 +4,12 @@
 //! The typical reply is what Gmail sends: multipart/alternative, the
 //! intern's three lines on top of the quoted invitation (which lists every
 //! post), in text/plain and in HTML.
+//!
+//! Measured on the shared 2-core development machine (release, 2026-11-22):
+//! 24 µs of CPU per 5 KB reply, about 41,000 replies per second on one core
+//! (wall clock under a load average of 5: about 14,000 per second).
+
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
@@ -13,7 +19,7 @@ use choixbot::reply::{parse, KnownPosts};
 const TEMPLATE_POSTS: usize = 38;
 
 fn template_lines(prefix: &str) -> String {
-    (0..60)
+    (0..TEMPLATE_POSTS)
         .map(|i| format!("{prefix}{:04} – Service de médecine {i}, Hôpital n°{i}\n", 1000 + i * 7))
         .collect()
 }
@@ -37,7 +43,27 @@ fn bench_parse(c: &mut Criterion) {
     group.bench_function(format!("parse typical {} B reply", raw.len()), |b| {
         b.iter(|| parse(std::hint::black_box(&raw), &known))
     });
+    // The machine is shared: wall-clock time counts the time other processes
+    // hold the core. The CPU time of this thread is what "on one core" means.
+    group.bench_function("parse typical reply, CPU time of one core", |b| {
+        b.iter_custom(|iters| {
+            let start = thread_cpu_time();
+            for _ in 0..iters {
+                std::hint::black_box(parse(std::hint::black_box(&raw), &known));
+            }
+            thread_cpu_time().saturating_sub(start)
+        })
+    });
     group.finish();
+}
+
+/// CPU time consumed by the calling thread (CLOCK_THREAD_CPUTIME_ID).
+fn thread_cpu_time() -> Duration {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `now` is a valid, writable timespec for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 criterion_group!(benches, bench_parse);

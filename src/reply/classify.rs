@@ -37,7 +37,7 @@ static BOUNCE_SUBJECT: Lazy<Regex> = Lazy::new(|| {
 });
 static AUTO_SUBJECT: Lazy<Regex> = Lazy::new(|| {
     Regex::new(
-        r"(?i)^\s*((re|tr|fwd?)\s*:\s*)*(r[ée]ponse automatique|automatic reply|auto-?reply|auto\s*:|r[ée]ponse d['’]absence|message d['’]absence|absence|absente?\b|out of (the )?office|abwesenheit|cong[ée]s)|out of (the )?office|je suis absente?\b",
+        r"(?i)^\s*((re|tr|fwd?)\s*:\s*)*(r[ée]ponse automatique|automatic reply|auto-?reply|auto\s*:|r[ée]ponse d['’]absence|message d['’]absence|absence|absente?(?-u:\b)|out of (the )?office|abwesenheit|cong[ée]s)|out of (the )?office|je suis absente?(?-u:\b)",
     )
     .unwrap()
 });

@@ -169,8 +169,27 @@ fn clip(text: &str) -> &str {
 }
 
 /// LF line endings; non-breaking and narrow spaces become plain spaces.
+/// One pass over the bytes: this runs on every body and showed up first in
+/// the benchmark's profile when written as three `str::replace`.
 fn normalize(text: &str) -> String {
-    text.replace("\r\n", "\n").replace(['\r'], "\n").replace(['\u{a0}', '\u{202f}', '\u{2007}'], " ")
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let (replacement, width) = match bytes[i] {
+            b'\r' if bytes.get(i + 1) == Some(&b'\n') => (b'\n', 2),
+            b'\r' => (b'\n', 1),
+            0xC2 if bytes.get(i + 1) == Some(&0xA0) => (b' ', 2),
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xAF | 0x87)) => {
+                (b' ', 3)
+            }
+            other => (other, 1),
+        };
+        out.push(replacement);
+        i += width;
+    }
+    // Only whole characters were replaced, by ASCII: still valid UTF-8.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Undoes RFC 3676 format=flowed: a line ending in a space continues on the
@@ -213,6 +232,11 @@ fn unflow(text: &str, delsp: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::unflow;
+
+    #[test]
+    fn normalize_makes_lf_and_plain_spaces() {
+        assert_eq!(super::normalize("a\r\nb\rc\u{a0}:\u{202f}d–e"), "a\nb\nc : d–e");
+    }
 
     #[test]
     fn unflow_joins_soft_breaks_only() {

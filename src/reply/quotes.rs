@@ -38,7 +38,7 @@ static FIELD: Lazy<Regex> = Lazy::new(|| {
 static FROM_FIELD: Lazy<Regex> =
     Lazy::new(|| Regex::new(r"(?i)^\s*\*?(de|from|exp[ée]diteur)\s*\*?\s*:\s*\S").unwrap());
 static ONE_LINE_HEADER: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"(?i)^\s*(de|from)\s*:.*\b(date|envoy[ée]|sent)\s*:").unwrap());
+    Lazy::new(|| Regex::new(r"(?i)^\s*(de|from)\s*:.*(?-u:\b)(date|envoy[ée]|sent)\s*:").unwrap());
 static ORANGE: Lazy<Regex> =
     Lazy::new(|| Regex::new(r"(?i)^\s*>?\s*message du \d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}[:h]\d{2}").unwrap());
 static ATTRIBUTION_END: Lazy<Regex> =

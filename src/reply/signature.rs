@@ -11,19 +11,19 @@ use regex::Regex;
 
 static MOBILE_FOOTER: Lazy<Regex> = Lazy::new(|| {
     Regex::new(
-        r"(?i)^\s*((envoy[ée]|sent|exp[ée]di[ée])\s+(de|depuis|from|avec|with|[àa] partir de|via)\s|(obtenir|get|t[ée]l[ée]chargez|download)\s+outlook\b)",
+        r"(?i)^\s*((envoy[ée]|sent|exp[ée]di[ée])\s+(de|depuis|from|avec|with|[àa] partir de|via)\s|(obtenir|get|t[ée]l[ée]chargez|download)\s+outlook(?-u:\b))",
     )
     .unwrap()
 });
 static CLOSING: Lazy<Regex> = Lazy::new(|| {
     Regex::new(
-        r"(?i)^\s*(bien\s+|tr[èe]s\s+|tr[èe]s\s+bien\s+)?(cordialement|[àa] vous|sinc[èe]res salutations|salutations|bonne (journ[ée]e|soir[ée]e|fin de journ[ée]e|continuation)|amicalement|bises|bisous|respectueusement|best regards|kind regards|regards|merci d['’]avance|merci par avance|en vous remerciant)\b[^0-9]{0,60}$",
+        r"(?i)^\s*(bien\s+|tr[èe]s\s+|tr[èe]s\s+bien\s+)?(cordialement|[àa] vous|sinc[èe]res salutations|salutations|bonne (journ[ée]e|soir[ée]e|fin de journ[ée]e|continuation)|amicalement|bises|bisous|respectueusement|best regards|kind regards|regards|merci d['’]avance|merci par avance|en vous remerciant)(?-u:\b)[^0-9]{0,60}$",
     )
     .unwrap()
 });
 static DISCLAIMER: Lazy<Regex> = Lazy::new(|| {
     Regex::new(
-        r"(?i)(ce (message|courriel|mail|e-mail)( \w+)? (et|ainsi|est|peut|contient)\b.*(confidenti|destinataire)|this (e-?mail|message)( \w+)? (and|is|may|contains)\b.*(confidential|intended)|avertissement\s*:|disclaimer\s*:|confidentialit[ée]\s*:|confidentiality notice)",
+        r"(?i)(ce (message|courriel|mail|e-mail)( \w+)? (et|ainsi|est|peut|contient)(?-u:\b).*(confidenti|destinataire)|this (e-?mail|message)( \w+)? (and|is|may|contains)(?-u:\b).*(confidential|intended)|avertissement\s*:|disclaimer\s*:|confidentialit[ée]\s*:|confidentiality notice)",
     )
     .unwrap()
 });

@@ -13,7 +13,7 @@ use crate::domain::Token;
 static PLUS_ADDRESS: Lazy<Regex> =
     Lazy::new(|| Regex::new(r"(?i)[a-z0-9._%\-]+\+([a-z2-7]{16})@[a-z0-9.\-]+").unwrap());
 static SUBJECT_REF: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i)\br[ée]f(?:[ée]rence)?\s*\.?\s*:?\s*([a-z2-7]{16})(?:[^a-z0-9]|$)").unwrap()
+    Regex::new(r"(?i)(?-u:\b)r[ée]f(?:[ée]rence)?\s*\.?\s*:?\s*([a-z2-7]{16})(?:[^a-z0-9]|$)").unwrap()
 });
 
 /// The token from To/Cc/Delivered-To/X-Original-To, else from the subject.

@@ -7,42 +7,43 @@ use regex::Regex;
 
 static PHONE: Lazy<Regex> = Lazy::new(|| {
     Regex::new(
-        r"(?:(?:\+|\b00)\s?\d{2,3}[\s.\-]?(?:\(0\)\s?)?\d(?:[\s.\-]?\d{2}){4})|(?:\b0\d(?:[\s.\-]?\d{2}){4}\b)|(?:\+\d[\d\s.\-()]{7,}\d)",
+        r"(?:(?:\+|(?-u:\b)00)\s?\d{2,3}[\s.\-]?(?:\(0\)\s?)?\d(?:[\s.\-]?\d{2}){4})|(?:(?-u:\b)0\d(?:[\s.\-]?\d{2}){4}(?-u:\b))|(?:\+\d[\d\s.\-()]{7,}\d)",
     )
     .unwrap()
 });
 static DATE: Lazy<Regex> = Lazy::new(|| {
     Regex::new(
-        r"(?i)\b\d{1,2}[/.\-]\d{1,2}(?:[/.\-]\d{2,4})?\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}(?:er)?\s+(?:janv|f[ée]vr|mars|avr|mai|juin|juil|ao[uû]t|sept|oct|nov|d[ée]c|january|february|march|april|may|june|july|august|september|october|november|december)[a-zéû]*\.?(?:\s+\d{2,4})?|\b(?:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|novembre|d[ée]cembre)\s+\d{4}\b",
+        r"(?i)(?-u:\b)\d{1,2}[/.\-]\d{1,2}(?:[/.\-]\d{2,4})?(?-u:\b)|(?-u:\b)\d{4}-\d{2}-\d{2}(?-u:\b)|(?-u:\b)\d{1,2}(?:er)?\s+(?:janv|f[ée]vr|mars|avr|mai|juin|juil|ao[uû]t|sept|oct|nov|d[ée]c|january|february|march|april|may|june|july|august|september|october|november|december)[a-zéû]*\.?(?:\s+\d{2,4})?|(?-u:\b)(?:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|novembre|d[ée]cembre)\s+\d{4}(?-u:\b)",
     )
     .unwrap()
 });
 static TIME: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i)\b\d{1,2}\s?h\s?\d{2}\b|\b\d{1,2}\s?h\b|\b\d{1,2}:\d{2}(?::\d{2})?\b").unwrap()
+    Regex::new(r"(?i)(?-u:\b)\d{1,2}\s?h\s?\d{2}(?-u:\b)|(?-u:\b)\d{1,2}\s?h(?-u:\b)|(?-u:\b)\d{1,2}:\d{2}(?::\d{2})?(?-u:\b)").unwrap()
 });
 static STREET: Lazy<Regex> = Lazy::new(|| {
     Regex::new(
-        r"(?i)\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|av\.?|boulevard|bd|place|pl\.|all[ée]e|chemin|impasse|quai|route|rte|cours|square|faubourg|fbg|voie|parvis|esplanade|passage|cit[ée]|r[ée]sidence|lotissement|hameau)\b",
+        r"(?i)(?-u:\b)\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|av\.?|boulevard|bd|place|pl\.|all[ée]e|chemin|impasse|quai|route|rte|cours|square|faubourg|fbg|voie|parvis|esplanade|passage|cit[ée]|r[ée]sidence|lotissement|hameau)(?:\W|$)",
     )
     .unwrap()
 });
 static POSTCODE: Lazy<Regex> = Lazy::new(|| {
     Regex::new(
-        r"\b\d{5}\s+(?:(?i:cedex)|[A-ZÉÈ][A-ZÉÈ\-']{2,}\b)|\b(?:BP|CS|Cedex|CEDEX)\s*\d+|^\s*\d{5}\s+[A-ZÉ][\w\-']+(?:[\s\-][\w\-']+)?\s*$",
+        r"(?-u:\b)\d{5}\s+(?:(?i:cedex)|[A-ZÉÈ][A-ZÉÈ\-']{2,}(?-u:\b))|(?-u:\b)(?:BP|CS|Cedex|CEDEX)\s*\d+|^\s*\d{5}\s+[A-ZÉ][\w\-']+(?:[\s\-][\w\-']+)?\s*$",
     )
     .unwrap()
 });
-static FIVE_DIGITS: Lazy<Regex> = Lazy::new(|| Regex::new(r"\b\d{5}\b").unwrap());
+static FIVE_DIGITS: Lazy<Regex> = Lazy::new(|| Regex::new(r"(?-u:\b)\d{5}(?-u:\b)").unwrap());
 static EXTENSION: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"(?i)\b(?:poste|ext\.?|extension)\s*:?\s*\d{2,6}").unwrap());
+    Lazy::new(|| Regex::new(r"(?i)(?-u:\b)(?:poste|ext\.?|extension)\s*:?\s*\d{2,6}").unwrap());
 static PHONE_CONTEXT: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"(?i)(t[ée]l|phone|fixe|standard|secr[ée]tariat|fax|bip|portable|mobile)").unwrap()
 });
 static YEAR: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i)\b(?:promo(?:tion)?|ann[ée]e|depuis|semestre|[ée]t[ée]|hiver|automne|printemps|en)\s+(?:19|20)\d{2}\b")
+    Regex::new(r"(?i)(?:promo(?:tion)?|ann[ée]e|depuis|semestre|[ée]t[ée]|hiver|automne|printemps|en)\s+(?:19|20)\d{2}(?-u:\b)")
         .unwrap()
 });
-static AMOUNT: Lazy<Regex> = Lazy::new(|| Regex::new(r"(?i)\b\d+(?:[.,]\d+)?\s?(?:€|%|euros?\b)").unwrap());
+static AMOUNT: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"(?i)(?-u:\b)\d+(?:[.,]\d+)?\s?(?:€|%|euros?(?-u:\b))").unwrap());
 
 /// A street address: "12 rue de la Paix".
 pub(super) fn is_street_line(line: &str) -> bool {

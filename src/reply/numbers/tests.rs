@@ -23,6 +23,8 @@ fn numbers_that_are_not_choices_are_ignored() {
     assert!(numbers("le 4/05, le 04/05/2020, le 3 novembre 2020").is_empty());
     assert!(numbers("à 8h30 ou 09:12").is_empty());
     assert!(numbers("12 rue de la Paix\n75002 Paris").is_empty());
+    assert!(numbers("3 cité Falguière").is_empty());
+    assert!(numbers("pour le semestre d'été 2020").is_empty());
     assert!(numbers("Paris 20e, mes 3 choix").is_empty());
 }
 
