@@ -81,22 +81,31 @@ impl Daemon {
         Ok(())
     }
 
-    async fn close_at_deadline(
-        self,
-        wake: Arc<tokio::sync::Notify>,
-        stopped: tokio::sync::watch::Receiver<bool>,
-    ) {
+    /// Closes the session when the deadline comes. A close that fails (the
+    /// database out of reach, a template error) is tried again every 30 s
+    /// until it succeeds or the daemon stops: the list must leave.
+    async fn close_at_deadline(self, wake: Arc<tokio::sync::Notify>, mut stopped: tokio::sync::watch::Receiver<bool>) {
         let Ok(deadline) = self.settings.session.deadline_utc() else { return };
-        if !close::wait_for_deadline(deadline, stopped).await {
+        if !close::wait_for_deadline(deadline, stopped.clone()).await {
             return;
         }
-        match close::close(&self.store, &self.settings, &self.templates).await {
-            Ok(Closed::Now { queued, .. }) => {
-                info!(queued, "deadline reached: session closed, the list and the results are queued");
-                wake.notify_one();
+        loop {
+            match close::close(&self.store, &self.settings, &self.templates).await {
+                Ok(Closed::Now { queued, .. }) => {
+                    info!(queued, "deadline reached: session closed, the list and the results are queued");
+                    wake.notify_one();
+                    return;
+                }
+                Ok(Closed::Already { at }) => {
+                    info!("the session was already closed at {at}");
+                    return;
+                }
+                Err(error) => error!("cannot close the session at the deadline: {error:#}; trying again in 30 s"),
             }
-            Ok(Closed::Already { at }) => info!("the session was already closed at {at}"),
-            Err(error) => error!("cannot close the session at the deadline: {error:#}"),
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+                _ = stopped.changed() => return,
+            }
         }
     }
 }
