@@ -53,9 +53,9 @@ fn main() -> Result<()> {
     step("Interns reply from their phones and computers");
     let replies = simulate_replies(&stack, &interns)?;
     for (address, description) in &replies {
-        println!("  {address:<36} {description}");
+        println!("  {address:<36} {}", description.text);
     }
-    for (address, _) in replies.iter().filter(|(a, _)| interns.iter().any(|i| &i.email == a)) {
+    for (address, _) in replies.iter().filter(|(_, description)| description.answered) {
         let answer = wait_for_subject(&stack, address, "Re:", Duration::from_secs(60))?;
         show_message(&format!("The answer {address} received"), &answer, 25);
     }
@@ -157,8 +157,24 @@ impl Session {
     }
 }
 
+/// What a simulated reply is, for the demonstration's narration.
+struct Sent {
+    /// How it was written.
+    text: String,
+    /// Whether choixbot answers it (automatic mail and strangers get nothing).
+    answered: bool,
+}
+
+fn answered(text: &str) -> Sent {
+    Sent { text: text.to_string(), answered: true }
+}
+
+fn unanswered(text: &str) -> Sent {
+    Sent { text: text.to_string(), answered: false }
+}
+
 /// Sends replies in the styles of several mail clients; returns who sent what.
-fn simulate_replies(stack: &MailStack, interns: &[Person]) -> Result<Vec<(String, String)>> {
+fn simulate_replies(stack: &MailStack, interns: &[Person]) -> Result<Vec<(String, Sent)>> {
     let group = &interns[0].group;
     let same: Vec<&Person> = interns.iter().filter(|p| &p.group == group).collect();
     let other = interns.iter().find(|p| &p.group != group).context("the sample has two groups")?;
@@ -168,14 +184,15 @@ fn simulate_replies(stack: &MailStack, interns: &[Person]) -> Result<Vec<(String
     for (person, (description, body)) in same.iter().zip(styles.iter()) {
         let raw = plain(&person.email, Some(&person.token), subject, body, "");
         stack.send(&person.email, &[BOT], raw.as_bytes())?;
-        sent.push((person.email.clone(), description.to_string()));
+        sent.push((person.email.clone(), answered(description)));
     }
-    let raw = plain(&other.email, Some(&other.token), subject, "Mes choix : 1, 2 et 3\n", "");
+    let foreign = first_group_only_post(&other.group).context("a post of the first group only")?;
+    let raw = plain(&other.email, Some(&other.token), subject, &format!("Mes choix : {foreign}\n"), "");
     stack.send(&other.email, &[BOT], raw.as_bytes())?;
-    sent.push((other.email.clone(), "numbers that are not posts of the group".into()));
+    sent.push((other.email.clone(), answered(&format!("post {foreign}, which is not open to their group"))));
     let stranger = "curieux@ailleurs.example";
     stack.send(stranger, &[BOT], plain(stranger, None, subject, "1234\n", "").as_bytes())?;
-    sent.push((stranger.into(), "a stranger (no answer: not a registered address)".into()));
+    sent.push((stranger.into(), unanswered("a stranger (no answer: not a registered address)")));
     let on_leave = &same[same.len() - 1].email;
     let auto = plain(
         on_leave,
@@ -185,7 +202,7 @@ fn simulate_replies(stack: &MailStack, interns: &[Person]) -> Result<Vec<(String
         "Auto-Submitted: auto-replied\r\n",
     );
     stack.send(on_leave, &[BOT], auto.as_bytes())?;
-    sent.push((on_leave.clone(), "an out-of-office (ignored, no answer)".into()));
+    sent.push((on_leave.clone(), unanswered("an out-of-office (ignored, no answer)")));
     Ok(sent)
 }
 
@@ -203,17 +220,32 @@ fn demo_styles() -> Vec<(&'static str, String)> {
     ]
 }
 
-fn sample_posts_of_first_group() -> Vec<String> {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/posts.csv"))
-        .unwrap_or_default();
-    let mut lines = text.lines().skip(1).map(|l| l.split(';').map(str::to_string).collect::<Vec<_>>());
-    let first: Vec<String> = lines.next().unwrap_or_default();
-    let group = first.get(1).cloned().unwrap_or_default();
-    std::iter::once(first)
-        .chain(lines)
-        .filter(|cells| cells.get(1) == Some(&group))
-        .filter_map(|cells| cells.first().map(|id| id.trim_start_matches('\u{feff}').to_string()))
+/// (ARS number, group) of every sample post, in file order.
+fn sample_posts() -> Vec<(String, String)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/posts.csv");
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut cells = line.split(';');
+            let id = cells.next()?.trim_start_matches('\u{feff}').to_string();
+            Some((id, cells.next()?.to_string()))
+        })
         .collect()
+}
+
+fn sample_posts_of_first_group() -> Vec<String> {
+    let posts = sample_posts();
+    let group = posts.first().map(|(_, group)| group.clone()).unwrap_or_default();
+    posts.into_iter().filter(|(_, g)| g == &group).map(|(id, _)| id).collect()
+}
+
+/// A post of the first group that is not open to `other_group`.
+fn first_group_only_post(other_group: &str) -> Option<String> {
+    let posts = sample_posts();
+    sample_posts_of_first_group()
+        .into_iter()
+        .find(|id| !posts.iter().any(|(i, g)| i == id && g == other_group))
 }
 
 fn plain(from: &str, token: Option<&str>, subject: &str, body: &str, extra_headers: &str) -> String {
@@ -293,7 +325,8 @@ fn indent(text: &str) -> String {
 /// target/…/choixbot), or the path given as the first argument.
 fn choixbot_binary() -> Result<PathBuf> {
     if let Some(path) = std::env::args().nth(1) {
-        return Ok(PathBuf::from(path));
+        // The commands run in the session's directory: make the path absolute.
+        return std::fs::canonicalize(&path).with_context(|| format!("no choixbot binary at {path}"));
     }
     let exe = std::env::current_exe()?;
     let path =

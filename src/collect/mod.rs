@@ -84,7 +84,11 @@ impl Daemon {
     /// Closes the session when the deadline comes. A close that fails (the
     /// database out of reach, a template error) is tried again every 30 s
     /// until it succeeds or the daemon stops: the list must leave.
-    async fn close_at_deadline(self, wake: Arc<tokio::sync::Notify>, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    async fn close_at_deadline(
+        self,
+        wake: Arc<tokio::sync::Notify>,
+        mut stopped: tokio::sync::watch::Receiver<bool>,
+    ) {
         let Ok(deadline) = self.settings.session.deadline_utc() else { return };
         if !close::wait_for_deadline(deadline, stopped.clone()).await {
             return;
@@ -100,7 +104,9 @@ impl Daemon {
                     info!("the session was already closed at {at}");
                     return;
                 }
-                Err(error) => error!("cannot close the session at the deadline: {error:#}; trying again in 30 s"),
+                Err(error) => {
+                    error!("cannot close the session at the deadline: {error:#}; trying again in 30 s")
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
