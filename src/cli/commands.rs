@@ -95,9 +95,13 @@ fn optional_settings(config: &Path) -> Result<Option<Settings>> {
 
 /// The current state of the session, and its allocation on the current wishes.
 pub(crate) struct Snapshot {
+    /// Every post.
     pub posts: Vec<Post>,
+    /// The call list.
     pub interns: Vec<Intern>,
+    /// The current wishes of every intern who has some.
     pub wishes: std::collections::HashMap<crate::domain::Email, Vec<crate::domain::ArsId>>,
+    /// What the session would give if it closed now.
     pub allocation: Allocation,
 }
 
