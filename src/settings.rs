@@ -149,6 +149,13 @@ pub struct SmtpSettings {
     /// Seconds one send may take before it is abandoned (and retried).
     #[serde(default = "default_command_timeout")]
     pub timeout_seconds: u64,
+    /// The wait before the first retry of a temporary failure, doubled at
+    /// each next one (30 s by default; the fault tests shorten it).
+    #[serde(default = "default_retry_first_seconds")]
+    pub retry_first_seconds: u64,
+    /// The longest wait between two retries (30 min by default).
+    #[serde(default = "default_retry_max_seconds")]
+    pub retry_max_seconds: u64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -184,6 +191,12 @@ fn default_processed_folder() -> String {
 }
 fn default_poll_seconds() -> u64 {
     60
+}
+fn default_retry_first_seconds() -> u64 {
+    30
+}
+fn default_retry_max_seconds() -> u64 {
+    30 * 60
 }
 fn default_command_timeout() -> u64 {
     60
