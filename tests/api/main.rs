@@ -7,6 +7,8 @@ mod ars_list;
 mod cli_import;
 mod cli_session;
 mod faults_crash;
+mod faults_duplicates;
+mod faults_spoofing;
 mod helpers;
 mod import;
 mod mail_helpers;
