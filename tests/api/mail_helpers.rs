@@ -405,3 +405,72 @@ impl MailApp {
         }
     }
 }
+
+/// [`spawn_mail_app`] on a stack built with fault options.
+pub async fn spawn_mail_app_on(builder: mailstack::MailStackBuilder, deadline: &str) -> MailApp {
+    let stack = tokio::task::spawn_blocking(move || builder.start())
+        .await
+        .unwrap()
+        .unwrap_or_else(|error| panic!("cannot start the mail stack (Dovecot + Postfix): {error:#}"));
+    let mail_app = MailApp { app: spawn_app().await, stack };
+    mail_app.write_config(deadline);
+    mail_app.app.import_sample("posts", "posts.csv");
+    mail_app.app.import_sample("interns", "interns.csv");
+    mail_app
+}
+
+impl MailApp {
+    /// Puts `raw` straight into choixbot's INBOX on disk, as Dovecot would
+    /// (for bytes no SMTP server would carry). The INBOX must exist (after
+    /// a first delivery).
+    pub fn drop_into_inbox(&self, raw: &[u8]) {
+        let new = self.stack.dir().join("mail").join(BOT).join("Maildir").join("new");
+        let path = new.join(format!("{}.fault{}.localhost", chrono::Utc::now().timestamp(), rand_suffix()));
+        std::fs::write(&path, raw).unwrap();
+        std::os::unix::fs::chown(&path, Some(8), Some(8)).unwrap();
+    }
+
+    /// Makes Postfix accept `address` again (drops it from the reject and
+    /// defer table) and restarts Postfix so that it reads the table again.
+    pub fn allow_recipient(&mut self, address: &str) {
+        let table = self.stack.dir().join("postfix").join("recipient_access");
+        let text = std::fs::read_to_string(&table).unwrap();
+        let kept: String = text.lines().filter(|l| !l.starts_with(address)).map(|l| format!("{l}\n")).collect();
+        std::fs::write(&table, kept).unwrap();
+        self.stack.stop_smtp();
+        self.stack.start_smtp().expect("Postfix starts again");
+    }
+
+    /// (status, attempts, last error) of the outbox messages to `address`.
+    pub async fn outbox_to(&self, address: &str) -> Vec<(String, i64, Option<String>)> {
+        use sqlx::Row;
+        let store = self.app.store().await;
+        let rows = sqlx::query("SELECT status, attempts, last_error, recipients FROM outbox ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        rows.iter()
+            .filter(|row| row.get::<String, _>(3).contains(address))
+            .map(|row| (row.get(0), row.get(1), row.get(2)))
+            .collect()
+    }
+
+    /// Waits until the outbox rows to `address` satisfy `done`.
+    pub async fn wait_for_outbox(
+        &self,
+        address: &str,
+        what: &str,
+        done: impl Fn(&[(String, i64, Option<String>)]) -> bool,
+    ) {
+        for _ in 0..240 {
+            if done(&self.outbox_to(address).await) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        panic!("never reached: {what}: {:?}\n{}", self.outbox_to(address).await, self.daemon_logs());
+    }
+}
+
+/// A short retry schedule (1 s, then 2 s) for the outage tests.
+pub const FAST_RETRY: [(&str, &str); 2] = [("smtp", "retry_first_seconds = 1"), ("smtp", "retry_max_seconds = 2")];
