@@ -8,6 +8,7 @@ mod cli_import;
 mod cli_session;
 mod faults_crash;
 mod faults_duplicates;
+mod faults_input;
 mod faults_smtp;
 mod faults_spoofing;
 mod helpers;
