@@ -9,6 +9,7 @@ mod cli_session;
 mod faults_crash;
 mod faults_duplicates;
 mod faults_input;
+mod faults_loops;
 mod faults_smtp;
 mod faults_spoofing;
 mod helpers;
