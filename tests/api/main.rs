@@ -8,6 +8,7 @@ mod cli_import;
 mod cli_session;
 mod faults_crash;
 mod faults_duplicates;
+mod faults_imap;
 mod faults_input;
 mod faults_loops;
 mod faults_smtp;
