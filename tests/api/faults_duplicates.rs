@@ -69,4 +69,19 @@ async fn duplicates_are_decided_once_and_lookalikes_both_answered() {
         assert_eq!(app.received_ids(intern).len(), 1, "{intern} was not answered once");
     }
     assert_ne!(app.received_ids(sharing), app.received_ids(sharing_too), "the two answers share a Message-ID");
+
+    // `audit` shows all three copies of the twice-sent reply in order, with
+    // their decisions and the one answer; `--raw N` dumps the stored bytes.
+    let audit = app.app.ok(&["audit", twice]);
+    let received: Vec<&str> = audit.lines().filter(|l| l.contains(" received #")).collect();
+    assert_eq!(received.len(), 3, "{audit}");
+    assert!(received[0].contains("confirmed") && received[2].contains("ignored"), "{audit}");
+    assert_eq!(audit.lines().filter(|l| l.contains(" sent ") && l.contains("[sent]")).count(), 1, "{audit}");
+    let number = received[0].split('#').nth(1).unwrap().split_whitespace().next().unwrap();
+    let dumped = app.app.choixbot(&["audit", twice, "--raw", number]);
+    assert!(dumped.status.success());
+    // The stored bytes are what Dovecot delivered: the reply under the
+    // servers' trace headers.
+    let dumped = String::from_utf8_lossy(&dumped.stdout).replace("\r\n", "\n");
+    assert!(dumped.contains(&raw.replace("\r\n", "\n")), "--raw {number} printed:\n{dumped}");
 }
