@@ -24,7 +24,12 @@ async fn crash_then_restart(step: &str) -> MailApp {
 
     let mut crashing = app.spawn_daemon_process(Some(step));
     let status = wait_for_exit(&mut crashing);
-    assert_eq!(status.signal(), Some(6), "the daemon did not abort at {step}: {status:?}\n{}", app.daemon_logs());
+    assert_eq!(
+        status.signal(),
+        Some(6),
+        "the daemon did not abort at {step}: {status:?}\n{}",
+        app.daemon_logs()
+    );
 
     let mut daemon = app.spawn_daemon_process(None);
     app.wait_until_settled(PLAIN_INTERNS.len() as i64).await;

@@ -28,7 +28,10 @@ async fn duplicates_are_decided_once_and_lookalikes_both_answered() {
     // A reply without a Message-ID.
     let post = app.posts_of(anonymous).await.remove(0);
     let token = app.token(anonymous).await;
-    app.deliver(anonymous, &without_message_id(&reply(anonymous, Some(&token), "Re: choix", &format!("{post}\n"))));
+    app.deliver(
+        anonymous,
+        &without_message_id(&reply(anonymous, Some(&token), "Re: choix", &format!("{post}\n"))),
+    );
     // Two different replies that share one Message-ID.
     for intern in [sharing, sharing_too] {
         let post = app.posts_of(intern).await.remove(0);
@@ -59,7 +62,10 @@ async fn duplicates_are_decided_once_and_lookalikes_both_answered() {
 
     let anonymous_rows = of(anonymous);
     assert_eq!(anonymous_rows.len(), 1, "{rows:#?}");
-    assert_eq!((anonymous_rows[0].message_id.as_deref(), anonymous_rows[0].verdict.as_str()), (None, "confirmed"));
+    assert_eq!(
+        (anonymous_rows[0].message_id.as_deref(), anonymous_rows[0].verdict.as_str()),
+        (None, "confirmed")
+    );
     assert_eq!(app.received_ids(anonymous).len(), 1, "the reply without Message-ID was not answered once");
 
     for intern in [sharing, sharing_too] {
@@ -68,7 +74,11 @@ async fn duplicates_are_decided_once_and_lookalikes_both_answered() {
         assert_eq!(decided[0].verdict, "confirmed", "{rows:#?}");
         assert_eq!(app.received_ids(intern).len(), 1, "{intern} was not answered once");
     }
-    assert_ne!(app.received_ids(sharing), app.received_ids(sharing_too), "the two answers share a Message-ID");
+    assert_ne!(
+        app.received_ids(sharing),
+        app.received_ids(sharing_too),
+        "the two answers share a Message-ID"
+    );
 
     // `audit` shows all three copies of the twice-sent reply in order, with
     // their decisions and the one answer; `--raw N` dumps the stored bytes.

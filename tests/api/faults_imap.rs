@@ -9,7 +9,8 @@ use crate::mail_helpers::*;
 async fn check_once(app: &MailApp, interns: &[&str]) {
     let rows = app.decided().await;
     for intern in interns {
-        let confirmed = rows.iter().filter(|r| r.intern.as_deref() == Some(intern) && r.verdict == "confirmed").count();
+        let confirmed =
+            rows.iter().filter(|r| r.intern.as_deref() == Some(intern) && r.verdict == "confirmed").count();
         assert_eq!(confirmed, 1, "{intern} decided {confirmed} times: {rows:#?}");
         assert_eq!(app.mailbox(intern).len(), 1, "{intern} was not answered once");
     }
@@ -50,7 +51,9 @@ async fn a_server_without_idle_move_or_uidplus_is_served_once() {
     // (an EXPUNGE could remove another client's deletions).
     for _ in 0..240 {
         let processed = app.stack.messages_in(BOT, "choixbot-processed").len();
-        if processed == 4 && app.stack.flagged_deleted_in(BOT, "INBOX") == app.stack.messages_in(BOT, "INBOX").len() {
+        if processed == 4
+            && app.stack.flagged_deleted_in(BOT, "INBOX") == app.stack.messages_in(BOT, "INBOX").len()
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
@@ -104,6 +107,7 @@ async fn a_uidvalidity_change_decides_nothing_twice() {
     app.wait_for_postfix_idle();
     check_once(&app, &PLAIN_INTERNS).await;
     let rows = app.decided().await;
-    let ignored = rows.iter().filter(|r| r.verdict == "ignored" && r.reasons.contains("already processed")).count();
+    let ignored =
+        rows.iter().filter(|r| r.verdict == "ignored" && r.reasons.contains("already processed")).count();
     assert_eq!(ignored, 2, "{rows:#?}");
 }

@@ -48,7 +48,10 @@ fn huge_attachment(from: &str, post: &str) -> String {
 fn deep_nesting(from: &str, post: &str) -> String {
     let mut text = format!("{}\r\n", headers(from, "multipart/mixed; boundary=\"b0\""));
     for level in 0..100 {
-        text.push_str(&format!("--b{level}\r\nContent-Type: multipart/mixed; boundary=\"b{}\"\r\n\r\n", level + 1));
+        text.push_str(&format!(
+            "--b{level}\r\nContent-Type: multipart/mixed; boundary=\"b{}\"\r\n\r\n",
+            level + 1
+        ));
     }
     text.push_str(&format!("--b100\r\nContent-Type: text/plain\r\n\r\n{post}\r\n--b100--\r\n"));
     for level in (0..100).rev() {
@@ -72,7 +75,12 @@ fn fifty_thousand_numbers(from: &str, token: &choixbot::domain::Token) -> String
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_a_recorded_outcome_and_the_next_reply_is_answered() {
     let app = spawn_mail_app(&paris_time(chrono::Duration::days(30))).await;
-    let senders = ["camille.martin@gmail.com", "lbernard@orange.fr", "dubois.chloe@free.fr", "hugo.thomas93@outlook.fr"];
+    let senders = [
+        "camille.martin@gmail.com",
+        "lbernard@orange.fr",
+        "dubois.chloe@free.fr",
+        "hugo.thomas93@outlook.fr",
+    ];
     let [malformed, charset, huge, nested] = senders;
     let [numbers, normal] = ["learobert@yahoo.fr", "nathan.richard@aphp.fr"];
     let post = app.posts_of(normal).await.remove(0);
@@ -97,7 +105,8 @@ async fn bad_input_gets_a_recorded_outcome_and_the_next_reply_is_answered() {
     let rows = app.decided().await;
     assert_eq!(rows.len(), 8, "{rows:#?}");
     assert!(rows.iter().all(|r| !r.verdict.is_empty()), "{rows:#?}");
-    let verdict_of = |email: &str| rows.iter().find(|r| r.intern.as_deref() == Some(email)).map(|r| r.verdict.as_str());
+    let verdict_of =
+        |email: &str| rows.iter().find(|r| r.intern.as_deref() == Some(email)).map(|r| r.verdict.as_str());
     assert_eq!(verdict_of(normal), Some("confirmed"), "{rows:#?}");
     // The readable choices in odd wrappings are still understood.
     for sender in [charset, huge, nested] {

@@ -21,14 +21,19 @@ async fn a_flood_an_auto_responder_and_our_own_answers_make_no_storm() {
     app.wait_until_settled(1).await;
 
     // An auto-responder that answers everything (our answer included).
-    let auto = reply(responder, None, "Réponse automatique : Re: choix", "Je suis absent.\n")
-        .replacen("MIME-Version", "Auto-Submitted: auto-replied\r\nMIME-Version", 1);
+    let auto = reply(responder, None, "Réponse automatique : Re: choix", "Je suis absent.\n").replacen(
+        "MIME-Version",
+        "Auto-Submitted: auto-replied\r\nMIME-Version",
+        1,
+    );
     app.deliver(responder, &auto);
     // Our own answer, forwarded back to us as it is.
     app.stack.send(echoed, &[BOT], &answer).expect("Postfix accepts the echo");
     // 500 messages from one sender, as fast as Postfix takes them.
     let token = app.token(flooder).await;
-    let flood: Vec<String> = (0..FLOOD).map(|n| reply(flooder, Some(&token), "Re: choix", &format!("{}\n", 900_000 + n))).collect();
+    let flood: Vec<String> = (0..FLOOD)
+        .map(|n| reply(flooder, Some(&token), "Re: choix", &format!("{}\n", 900_000 + n)))
+        .collect();
     tokio::task::block_in_place(|| {
         for raw in &flood {
             app.deliver(flooder, raw);

@@ -27,7 +27,9 @@ async fn a_450_is_retried_until_delivered_and_a_554_is_failed_in_status() {
     let deferred_rows = app.outbox_to(deferred).await;
     assert!(deferred_rows[0].2.as_deref().unwrap_or("").contains("450"), "{deferred_rows:?}");
     app.wait_for_status("the 554 in the failed list", |json| {
-        json["failed"].as_array().is_some_and(|f| f.iter().any(|row| row[1].as_str().unwrap_or("").contains(rejected)))
+        json["failed"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|row| row[1].as_str().unwrap_or("").contains(rejected)))
     })
     .await;
     let failed = app.outbox_to(rejected).await;
@@ -36,7 +38,8 @@ async fn a_450_is_retried_until_delivered_and_a_554_is_failed_in_status() {
 
     app.allow_recipient(deferred);
     app.wait_for(deferred, 1);
-    app.wait_for_outbox(deferred, "the deferred answer sent", |rows| rows.iter().all(|r| r.0 == "sent")).await;
+    app.wait_for_outbox(deferred, "the deferred answer sent", |rows| rows.iter().all(|r| r.0 == "sent"))
+        .await;
     daemon.stop().await;
     app.wait_for_postfix_idle();
     assert_eq!(app.mailbox(deferred).len(), 1, "the deferred answer arrived more than once");

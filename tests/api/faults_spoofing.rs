@@ -34,12 +34,19 @@ async fn forged_and_borrowed_identities_are_rejected_and_answers_go_only_to_regi
     app.deliver(borrower, &reply(borrower, Some(&owner_token), "Re: choix", &body));
     // An altered token from a stranger: not recognised, the sender is nobody.
     let altered = format!("choix+{}x@asso.example", owner_token.as_str());
-    let raw = reply(ATTACKER, None, "Re: choix", &body).replacen(&format!("To: {BOT}"), &format!("To: {altered}"), 1);
+    let raw = reply(ATTACKER, None, "Re: choix", &body).replacen(
+        &format!("To: {BOT}"),
+        &format!("To: {altered}"),
+        1,
+    );
     app.deliver(ATTACKER, &raw);
     // An upper-cased token from its owner: tokens are case-insensitive.
     let upper_token = app.token(upper).await.as_str().to_uppercase();
-    let raw = reply(upper, None, "Re: choix", &body)
-        .replacen(&format!("To: {BOT}"), &format!("To: choix+{upper_token}@asso.example"), 1);
+    let raw = reply(upper, None, "Re: choix", &body).replacen(
+        &format!("To: {BOT}"),
+        &format!("To: choix+{upper_token}@asso.example"),
+        1,
+    );
     app.deliver(upper, &raw);
     // DKIM/DMARC failed, said by the trusted receiving server.
     let token = app.token(dkim_failed).await;
@@ -48,10 +55,14 @@ async fn forged_and_borrowed_identities_are_rejected_and_answers_go_only_to_regi
     // The same failure "reported" by a foreign authserv-id: ignored.
     let token = app.token(foreign_header).await;
     let header = "Authentication-Results: evil.example; dkim=fail; dmarc=fail";
-    app.deliver(foreign_header, &with_header(&reply(foreign_header, Some(&token), "Re: choix", &body), header));
+    app.deliver(
+        foreign_header,
+        &with_header(&reply(foreign_header, Some(&token), "Re: choix", &body), header),
+    );
     // A Reply-To pointing elsewhere: the answer still goes to the intern.
     let token = app.token(reply_to).await;
-    let raw = with_header(&reply(reply_to, Some(&token), "Re: choix", &body), &format!("Reply-To: {ATTACKER}"));
+    let raw =
+        with_header(&reply(reply_to, Some(&token), "Re: choix", &body), &format!("Reply-To: {ATTACKER}"));
     app.deliver(reply_to, &raw);
     app.wait_for(BOT, 7);
 
@@ -62,16 +73,27 @@ async fn forged_and_borrowed_identities_are_rejected_and_answers_go_only_to_regi
 
     let rows = app.decided().await;
     let verdict_of = |email: &str| {
-        rows.iter().find(|r| r.intern.as_deref() == Some(email)).map(|r| r.verdict.clone()).unwrap_or_default()
+        rows.iter()
+            .find(|r| r.intern.as_deref() == Some(email))
+            .map(|r| r.verdict.clone())
+            .unwrap_or_default()
     };
     let stranger_rows: Vec<_> = rows.iter().filter(|r| r.intern.is_none()).collect();
     assert_eq!(stranger_rows.len(), 2, "the stranger and the attacker are nobody: {rows:#?}");
     assert!(stranger_rows.iter().all(|r| r.verdict == "rejected"), "{rows:#?}");
     assert_eq!(verdict_of(borrower), "rejected", "{rows:#?}");
-    assert!(rows.iter().any(|r| r.intern.as_deref() == Some(borrower) && r.reasons.contains("token_of_someone_else")), "{rows:#?}");
+    assert!(
+        rows.iter()
+            .any(|r| r.intern.as_deref() == Some(borrower) && r.reasons.contains("token_of_someone_else")),
+        "{rows:#?}"
+    );
     assert_eq!(verdict_of(upper), "confirmed", "an upper-cased token was refused: {rows:#?}");
     assert_eq!(verdict_of(dkim_failed), "rejected", "a trusted DKIM/DMARC failure was accepted: {rows:#?}");
-    assert_eq!(verdict_of(foreign_header), "confirmed", "a foreign Authentication-Results counted: {rows:#?}");
+    assert_eq!(
+        verdict_of(foreign_header),
+        "confirmed",
+        "a foreign Authentication-Results counted: {rows:#?}"
+    );
     assert_eq!(verdict_of(reply_to), "confirmed", "{rows:#?}");
 
     // The owner is warned that their token was used by someone else.

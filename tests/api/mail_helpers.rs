@@ -329,7 +329,8 @@ impl MailApp {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
             let log = std::fs::read_to_string(self.stack.maillog_path()).unwrap_or_default();
-            let accepted = log.lines().filter(|l| l.contains("cleanup[") && l.contains("message-id=")).count();
+            let accepted =
+                log.lines().filter(|l| l.contains("cleanup[") && l.contains("message-id=")).count();
             let removed = log.lines().filter(|l| l.contains("qmgr[") && l.ends_with(": removed")).count();
             if accepted == removed {
                 return;
@@ -373,7 +374,8 @@ pub fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
 }
 
 /// Three plain interns of the sample (same group, no proxy).
-pub const PLAIN_INTERNS: [&str; 3] = ["camille.martin@gmail.com", "lbernard@orange.fr", "dubois.chloe@free.fr"];
+pub const PLAIN_INTERNS: [&str; 3] =
+    ["camille.martin@gmail.com", "lbernard@orange.fr", "dubois.chloe@free.fr"];
 
 impl MailApp {
     /// The ARS numbers of the open posts of `email`'s group.
@@ -435,7 +437,8 @@ impl MailApp {
     pub fn allow_recipient(&mut self, address: &str) {
         let table = self.stack.dir().join("postfix").join("recipient_access");
         let text = std::fs::read_to_string(&table).unwrap();
-        let kept: String = text.lines().filter(|l| !l.starts_with(address)).map(|l| format!("{l}\n")).collect();
+        let kept: String =
+            text.lines().filter(|l| !l.starts_with(address)).map(|l| format!("{l}\n")).collect();
         std::fs::write(&table, kept).unwrap();
         self.stack.stop_smtp();
         self.stack.start_smtp().expect("Postfix starts again");
@@ -473,4 +476,5 @@ impl MailApp {
 }
 
 /// A short retry schedule (1 s, then 2 s) for the outage tests.
-pub const FAST_RETRY: [(&str, &str); 2] = [("smtp", "retry_first_seconds = 1"), ("smtp", "retry_max_seconds = 2")];
+pub const FAST_RETRY: [(&str, &str); 2] =
+    [("smtp", "retry_first_seconds = 1"), ("smtp", "retry_max_seconds = 2")];
