@@ -14,6 +14,7 @@ mod faults_input;
 mod faults_loops;
 mod faults_network;
 mod faults_proxy;
+mod faults_second_client;
 mod faults_smtp;
 mod faults_smtp_script;
 mod faults_spoofing;
