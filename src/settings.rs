@@ -123,6 +123,12 @@ pub struct ImapSettings {
     /// and made again.
     #[serde(default = "default_command_timeout")]
     pub timeout_seconds: u64,
+    /// Seconds of silence from the server during IDLE after which the
+    /// connection is checked (the IDLE is ended; a dead connection then
+    /// fails within `timeout_seconds`). 300 by default; Dovecot says
+    /// `* OK Still here` every 2 minutes, so a live one never stays silent.
+    #[serde(default = "default_idle_silence_seconds")]
+    pub idle_silence_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -188,6 +194,9 @@ fn default_folder() -> String {
 }
 fn default_processed_folder() -> String {
     "choixbot-processed".into()
+}
+fn default_idle_silence_seconds() -> u64 {
+    300
 }
 fn default_poll_seconds() -> u64 {
     60

@@ -72,3 +72,30 @@ async fn a_connection_cut_during_fetch_is_fetched_again_once() {
     app.wait_for_postfix_idle();
     check_once(&app, &[big, small]).await;
 }
+
+/// Regression: a connection that died without a FIN during IDLE was only
+/// noticed at the IDLE renewal, 25 minutes later. The IDLE now ends after
+/// `[imap] idle_silence_seconds` without a word from the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_dies_silently_during_idle_is_noticed() {
+    let deadline = paris_time(chrono::Duration::days(30));
+    let app = spawn_mail_app(&deadline).await;
+    app.write_config_with(&deadline, &[("imap", "idle_silence_seconds = 5")]);
+    let proxy = FaultProxy::start(app.stack.imaps_port()).await;
+    through_proxy(&app, &proxy);
+    let [before, after, _] = PLAIN_INTERNS;
+    app.deliver_valid_reply(before).await;
+    let daemon = app.start_daemon().await;
+    app.wait_until_settled(1).await;
+    app.wait_for_empty_inbox();
+    let connections = proxy.connections();
+
+    // The daemon idles; its connection now drops every packet.
+    proxy.drop_packets_of_open_connections();
+    app.deliver_valid_reply(after).await;
+    app.wait_until_settled(2).await;
+    daemon.stop().await;
+    assert!(proxy.connections() > connections, "the daemon never reconnected");
+    app.wait_for_postfix_idle();
+    check_once(&app, &[before, after]).await;
+}
