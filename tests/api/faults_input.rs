@@ -113,6 +113,18 @@ async fn bad_input_gets_a_recorded_outcome_and_the_next_reply_is_answered() {
         assert_eq!(verdict_of(sender), Some("confirmed"), "{sender}: {rows:#?}");
     }
     assert_eq!(verdict_of(numbers), Some("rejected"), "50,000 unknown numbers: {rows:#?}");
+    let reasons_of =
+        |email: &str| rows.iter().find(|r| r.intern.as_deref() == Some(email)).unwrap().reasons.clone();
+    assert!(reasons_of(numbers).contains("too_many_numbers"), "{rows:#?}");
+    assert_eq!(verdict_of(malformed), Some("rejected"), "{rows:#?}");
+    assert!(reasons_of(malformed).contains("no_number_found"), "{rows:#?}");
+    // The garbage and the empty message: nobody's, with the parser's note.
+    let unreadable: Vec<_> = rows.iter().filter(|r| r.intern.is_none()).collect();
+    assert_eq!(unreadable.len(), 2, "{rows:#?}");
+    for row in unreadable {
+        assert_eq!(row.verdict, "rejected", "{row:#?}");
+        assert!(row.reasons.contains("unknown_sender") && row.reasons.contains("notes"), "{row:#?}");
+    }
     app.wait_for_postfix_idle();
     let (_, text) = subject_and_text(&app.mailbox(numbers)[0]);
     assert!(text.len() < 200_000, "the answer to 50,000 numbers is {} bytes long", text.len());
