@@ -26,6 +26,7 @@ pub mod ars_list;
 pub mod cli;
 pub mod close;
 pub mod collect;
+pub mod crash_point;
 pub mod decide;
 pub mod domain;
 pub mod error;

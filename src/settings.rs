@@ -123,6 +123,12 @@ pub struct ImapSettings {
     /// and made again.
     #[serde(default = "default_command_timeout")]
     pub timeout_seconds: u64,
+    /// Seconds of silence from the server during IDLE after which the
+    /// connection is checked (the IDLE is ended; a dead connection then
+    /// fails within `timeout_seconds`). 300 by default; Dovecot says
+    /// `* OK Still here` every 2 minutes, so a live one never stays silent.
+    #[serde(default = "default_idle_silence_seconds")]
+    pub idle_silence_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -149,6 +155,13 @@ pub struct SmtpSettings {
     /// Seconds one send may take before it is abandoned (and retried).
     #[serde(default = "default_command_timeout")]
     pub timeout_seconds: u64,
+    /// The wait before the first retry of a temporary failure, doubled at
+    /// each next one (30 s by default; the fault tests shorten it).
+    #[serde(default = "default_retry_first_seconds")]
+    pub retry_first_seconds: u64,
+    /// The longest wait between two retries (30 min by default).
+    #[serde(default = "default_retry_max_seconds")]
+    pub retry_max_seconds: u64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -182,8 +195,17 @@ fn default_folder() -> String {
 fn default_processed_folder() -> String {
     "choixbot-processed".into()
 }
+fn default_idle_silence_seconds() -> u64 {
+    300
+}
 fn default_poll_seconds() -> u64 {
     60
+}
+fn default_retry_first_seconds() -> u64 {
+    30
+}
+fn default_retry_max_seconds() -> u64 {
+    30 * 60
 }
 fn default_command_timeout() -> u64 {
     60

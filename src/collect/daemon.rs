@@ -81,6 +81,7 @@ async fn session(
     loop {
         let fetched = mailbox.fetch_after(last_uid, BATCH).await?;
         if !fetched.is_empty() {
+            crate::crash_point::reached("after_fetch");
             last_uid = fetched.iter().map(|f| f.uid).max().unwrap_or(last_uid);
             handle_batch(&mut mailbox, processor, settings, uidvalidity, &fetched).await?;
             continue;
@@ -128,6 +129,7 @@ async fn handle_batch(
         .process_batch(&settings.folder, uidvalidity, fetched)
         .await
         .context("cannot record the messages")?;
+    crate::crash_point::reached("before_move");
     let uids: Vec<u32> = fetched.iter().map(|f| f.uid).collect();
     mailbox.move_to(&uids, &settings.processed_folder).await?;
     let uids: Vec<i64> = uids.into_iter().map(i64::from).collect();

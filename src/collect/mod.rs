@@ -123,7 +123,11 @@ pub fn outbox_worker(settings: &Settings, store: Store, transport: SmtpTransport
         store,
         transport,
         envelope_from,
-        retry: Default::default(),
+        retry: crate::outbox::worker::RetryPolicy {
+            first_delay: std::time::Duration::from_secs(settings.smtp.retry_first_seconds),
+            max_delay: std::time::Duration::from_secs(settings.smtp.retry_max_seconds),
+            ..Default::default()
+        },
         concurrency: if settings.mail.max_per_minute > 0 { 1 } else { 8 },
         min_interval: (settings.mail.max_per_minute > 0)
             .then(|| std::time::Duration::from_secs(60) / settings.mail.max_per_minute),

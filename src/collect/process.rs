@@ -108,6 +108,7 @@ impl Processor {
             store::set_position(&mut tx, folder, MailboxPosition { uidvalidity, last_uid }).await?;
         }
         tx.commit().await?;
+        crate::crash_point::reached("after_commit");
         if results.iter().any(|p| p.answers > 0) {
             self.outbox_wake.notify_one();
         }

@@ -60,7 +60,7 @@ impl Mailbox {
     }
 
     async fn idle(&mut self, max: Duration) -> Result<Wake> {
-        let timeout = self.timeout;
+        let (timeout, silence) = (self.timeout, self.idle_silence);
         let address = self.address.clone();
         // IDLE consumes the session; it comes back with DONE. If anything in
         // between fails, the session stays `None` and the caller reconnects.
@@ -69,8 +69,12 @@ impl Mailbox {
         let mut handle = session.idle();
         within(timeout, "IDLE", handle.init()).await?;
         let outcome = {
-            // The inner timer is only a backstop; the absolute one rules.
-            let (wait, _stop) = handle.wait_with_timeout(max + timeout);
+            // The inner timer restarts on every server line: it fires only
+            // after `idle_silence` without a word, which is how a connection
+            // that died without a FIN (packets dropped) is noticed: the IDLE
+            // ends as timed out and the DONE below fails within `timeout`.
+            // The outer, absolute timer keeps the IDLE under 29 minutes.
+            let (wait, _stop) = handle.wait_with_timeout(silence.min(max + timeout));
             tokio::time::timeout(max, wait).await
         };
         let wake = match outcome {

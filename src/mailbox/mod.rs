@@ -87,6 +87,9 @@ pub struct Mailbox {
     timeout: Duration,
     /// Seconds between two checks when the server has no IDLE.
     poll_interval: Duration,
+    /// The longest silence from the server during IDLE before the
+    /// connection is checked (a dead one sends nothing, not even a FIN).
+    idle_silence: Duration,
     /// What the server offers.
     capabilities: ServerCapabilities,
     /// The server announced new mail (EXISTS/RECENT) at the end of a
@@ -112,6 +115,7 @@ impl Mailbox {
             address,
             timeout,
             poll_interval: Duration::from_secs(settings.poll_seconds.max(1)),
+            idle_silence: Duration::from_secs(settings.idle_silence_seconds.max(1)),
             capabilities: ServerCapabilities::default(),
             pending_change: false,
         };

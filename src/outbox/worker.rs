@@ -111,6 +111,7 @@ impl Worker {
     async fn record(&self, pending: &Pending, outcome: SendOutcome, sent: &mut Sent) -> anyhow::Result<()> {
         match outcome {
             SendOutcome::Accepted => {
+                crate::crash_point::reached("after_send");
                 self.store.mark_sent(pending.id).await?;
                 sent.accepted += 1;
             }

@@ -201,3 +201,280 @@ pub fn header(raw: &[u8], name: &str) -> Option<String> {
     let message = mail_parser::MessageParser::default().parse(raw)?;
     message.header_raw(name).map(|v| v.trim().to_string())
 }
+
+// ---------------------------------------------------------------------
+// Fault-suite helpers: the daemon as a child process (so that it can be
+// aborted at a chosen step), configuration edits, and reading back what
+// was decided and what was delivered.
+
+/// One row of the `messages` table, as the fault tests check it.
+#[derive(Debug, Clone)]
+pub struct DecidedRow {
+    /// The incoming message's Message-ID.
+    pub message_id: Option<String>,
+    /// confirmed, rejected, ignored…
+    pub verdict: String,
+    /// The intern it was attributed to.
+    pub intern: Option<String>,
+    /// The decision's reasons (JSON).
+    pub reasons: String,
+}
+
+impl MailApp {
+    /// Writes the config, adding each `(section, line)` at the top of that
+    /// section (or in a new section at the end).
+    pub fn write_config_with(&self, deadline: &str, edits: &[(&str, &str)]) {
+        self.write_config(deadline);
+        let mut config = std::fs::read_to_string(&self.app.config).unwrap();
+        for (section, line) in edits {
+            let header = format!("[{section}]\n");
+            if config.contains(&header) {
+                config = config.replacen(&header, &format!("{header}{line}\n"), 1);
+            } else {
+                config.push_str(&format!("\n{header}{line}\n"));
+            }
+        }
+        std::fs::write(&self.app.config, config).unwrap();
+    }
+
+    /// Starts `choixbot run` as a child process, which aborts at `crash_at`
+    /// (see `choixbot::crash_point`) when given. Its stderr goes to
+    /// `daemon-N.log` in the test directory.
+    pub fn spawn_daemon_process(&self, crash_at: Option<&str>) -> std::process::Child {
+        let log_name = format!("daemon-{}.log", rand_suffix());
+        let log = std::fs::File::create(self.app.dir.path().join(log_name)).unwrap();
+        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("choixbot"));
+        command
+            .current_dir(self.app.dir.path())
+            .env_remove("DATABASE_URL")
+            .env_remove(choixbot::crash_point::VARIABLE)
+            .env("RUST_LOG", "info")
+            .arg("--config")
+            .arg(&self.app.config)
+            .arg("--database-url")
+            .arg(&self.app.database_url)
+            .arg("run")
+            .stdout(std::process::Stdio::null())
+            .stderr(log);
+        if let Some(step) = crash_at {
+            command.env(choixbot::crash_point::VARIABLE, step);
+        }
+        command.spawn().expect("cannot start choixbot run")
+    }
+
+    /// The daemons' logs, for assertion messages.
+    pub fn daemon_logs(&self) -> String {
+        let mut text = String::new();
+        for entry in std::fs::read_dir(self.app.dir.path()).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.starts_with("daemon-") {
+                text.push_str(&format!("--- {name}\n{}", std::fs::read_to_string(entry.path()).unwrap()));
+            }
+        }
+        text
+    }
+
+    /// `choixbot status --json`.
+    pub fn status_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.app.ok(&["status", "--json"])).expect("status --json is JSON")
+    }
+
+    /// Waits (up to 90 s) until `status --json` satisfies `done`.
+    pub async fn wait_for_status(&self, what: &str, done: impl Fn(&serde_json::Value) -> bool) {
+        for _ in 0..180 {
+            if done(&self.status_json()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        panic!("never reached: {what}\n{}\n{}", self.status_json(), self.daemon_logs());
+    }
+
+    /// Waits until `n` messages are recorded and nothing is left pending in
+    /// the outbox (everything sent or failed).
+    pub async fn wait_until_settled(&self, n: i64) {
+        self.wait_for_status(&format!("{n} messages recorded and the outbox empty"), |json| {
+            json["mail"]["messages"].as_i64() == Some(n) && outbox_count(json, "pending") == 0
+        })
+        .await;
+    }
+
+    /// Every row of `messages`, in order.
+    pub async fn decided(&self) -> Vec<DecidedRow> {
+        use sqlx::Row;
+        let store = self.app.store().await;
+        let rows = sqlx::query("SELECT message_id, verdict, intern_email, reasons FROM messages ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|row| DecidedRow {
+                message_id: row.get(0),
+                verdict: row.get(1),
+                intern: row.get(2),
+                reasons: row.get(3),
+            })
+            .collect()
+    }
+
+    /// The Message-IDs of what `address` received, in delivery order.
+    pub fn received_ids(&self, address: &str) -> Vec<String> {
+        self.mailbox(address).iter().map(|raw| header(raw, "Message-ID").unwrap_or_default()).collect()
+    }
+
+    /// Waits until Postfix has finished with every message it accepted
+    /// (each `message-id=` line of the log has its `removed` line), so that
+    /// a mailbox count is final.
+    pub fn wait_for_postfix_idle(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let log = std::fs::read_to_string(self.stack.maillog_path()).unwrap_or_default();
+            let accepted =
+                log.lines().filter(|l| l.contains("cleanup[") && l.contains("message-id=")).count();
+            let removed = log.lines().filter(|l| l.contains("qmgr[") && l.ends_with(": removed")).count();
+            if accepted == removed {
+                return;
+            }
+            if std::time::Instant::now() > deadline {
+                panic!("Postfix still has {} message(s) queued:\n{log}", accepted - removed);
+            }
+            tokio::task::block_in_place(|| std::thread::sleep(Duration::from_millis(100)));
+        }
+    }
+}
+
+/// How many outbox messages have this status in a `status --json`.
+pub fn outbox_count(json: &serde_json::Value, status: &str) -> i64 {
+    json["outbox"]
+        .as_array()
+        .map(|rows| rows.iter().filter(|r| r[1] == status).map(|r| r[2].as_i64().unwrap_or(0)).sum())
+        .unwrap_or(0)
+}
+
+/// Waits (up to 60 s) for a child process to exit.
+pub fn wait_for_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the daemon did not exit within 60 s");
+        }
+        tokio::task::block_in_place(|| std::thread::sleep(Duration::from_millis(50)));
+    }
+}
+
+/// Stops a daemon child process with SIGTERM (by its id) and waits for it.
+pub fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("cannot run kill");
+    wait_for_exit(child)
+}
+
+/// Three plain interns of the sample (same group, no proxy).
+pub const PLAIN_INTERNS: [&str; 3] =
+    ["camille.martin@gmail.com", "lbernard@orange.fr", "dubois.chloe@free.fr"];
+
+impl MailApp {
+    /// The ARS numbers of the open posts of `email`'s group.
+    pub async fn posts_of(&self, email: &str) -> Vec<String> {
+        let store = self.app.store().await;
+        let interns = store.intern_list().await.unwrap();
+        let intern = interns.iter().find(|i| i.email.as_str() == email).expect("a sample intern");
+        let posts = store.posts().await.unwrap();
+        posts.iter().filter(|p| p.group == intern.group).map(|p| p.ars_id.as_str().to_string()).collect()
+    }
+
+    /// Delivers a valid reply of `email` (with their token) choosing their
+    /// group's first post; returns the raw message.
+    pub async fn deliver_valid_reply(&self, email: &str) -> String {
+        let post = self.posts_of(email).await.remove(0);
+        let raw = reply(email, Some(&self.token(email).await), "Re: Choix de stage", &format!("{post}\n"));
+        self.deliver(email, &raw);
+        raw
+    }
+
+    /// Waits until choixbot's INBOX is empty (everything moved away).
+    pub fn wait_for_empty_inbox(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !self.stack.messages_in(BOT, "INBOX").is_empty() {
+            if std::time::Instant::now() > deadline {
+                panic!("the INBOX was never emptied\n{}", self.daemon_logs());
+            }
+            tokio::task::block_in_place(|| std::thread::sleep(Duration::from_millis(100)));
+        }
+    }
+}
+
+/// [`spawn_mail_app`] on a stack built with fault options.
+pub async fn spawn_mail_app_on(builder: mailstack::MailStackBuilder, deadline: &str) -> MailApp {
+    let stack = tokio::task::spawn_blocking(move || builder.start())
+        .await
+        .unwrap()
+        .unwrap_or_else(|error| panic!("cannot start the mail stack (Dovecot + Postfix): {error:#}"));
+    let mail_app = MailApp { app: spawn_app().await, stack };
+    mail_app.write_config(deadline);
+    mail_app.app.import_sample("posts", "posts.csv");
+    mail_app.app.import_sample("interns", "interns.csv");
+    mail_app
+}
+
+impl MailApp {
+    /// Puts `raw` straight into choixbot's INBOX on disk, as Dovecot would
+    /// (for bytes no SMTP server would carry). The INBOX must exist (after
+    /// a first delivery).
+    pub fn drop_into_inbox(&self, raw: &[u8]) {
+        let new = self.stack.dir().join("mail").join(BOT).join("Maildir").join("new");
+        let path = new.join(format!("{}.fault{}.localhost", chrono::Utc::now().timestamp(), rand_suffix()));
+        std::fs::write(&path, raw).unwrap();
+        std::os::unix::fs::chown(&path, Some(8), Some(8)).unwrap();
+    }
+
+    /// Makes Postfix accept `address` again (drops it from the reject and
+    /// defer table) and restarts Postfix so that it reads the table again.
+    pub fn allow_recipient(&mut self, address: &str) {
+        let table = self.stack.dir().join("postfix").join("recipient_access");
+        let text = std::fs::read_to_string(&table).unwrap();
+        let kept: String =
+            text.lines().filter(|l| !l.starts_with(address)).map(|l| format!("{l}\n")).collect();
+        std::fs::write(&table, kept).unwrap();
+        self.stack.stop_smtp();
+        self.stack.start_smtp().expect("Postfix starts again");
+    }
+
+    /// (status, attempts, last error) of the outbox messages to `address`.
+    pub async fn outbox_to(&self, address: &str) -> Vec<(String, i64, Option<String>)> {
+        use sqlx::Row;
+        let store = self.app.store().await;
+        let rows = sqlx::query("SELECT status, attempts, last_error, recipients FROM outbox ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        rows.iter()
+            .filter(|row| row.get::<String, _>(3).contains(address))
+            .map(|row| (row.get(0), row.get(1), row.get(2)))
+            .collect()
+    }
+
+    /// Waits until the outbox rows to `address` satisfy `done`.
+    pub async fn wait_for_outbox(
+        &self,
+        address: &str,
+        what: &str,
+        done: impl Fn(&[(String, i64, Option<String>)]) -> bool,
+    ) {
+        for _ in 0..240 {
+            if done(&self.outbox_to(address).await) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        panic!("never reached: {what}: {:?}\n{}", self.outbox_to(address).await, self.daemon_logs());
+    }
+}
+
+/// A short retry schedule (1 s, then 2 s) for the outage tests.
+pub const FAST_RETRY: [(&str, &str); 2] =
+    [("smtp", "retry_first_seconds = 1"), ("smtp", "retry_max_seconds = 2")];

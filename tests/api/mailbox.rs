@@ -30,6 +30,7 @@ fn settings(stack: &MailStack, security: Security) -> ImapSettings {
         ca_file: stack.ca_pem_path().display().to_string(),
         poll_seconds: 1,
         timeout_seconds: 20,
+        idle_silence_seconds: 300,
     }
 }
 

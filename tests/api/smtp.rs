@@ -26,6 +26,8 @@ fn settings(stack: &MailStack, security: Security) -> SmtpSettings {
         password_file: None,
         ca_file: stack.ca_pem_path().display().to_string(),
         timeout_seconds: 20,
+        retry_first_seconds: 30,
+        retry_max_seconds: 1800,
     }
 }
 
@@ -131,6 +133,8 @@ async fn a_connection_lost_after_data_is_ambiguous() {
         password_file: None,
         ca_file: String::new(),
         timeout_seconds: 20,
+        retry_first_seconds: 30,
+        retry_max_seconds: 1800,
     };
     let transport = SmtpTransport::new(&settings, None).unwrap();
     let outcome = transport.send_raw(FROM, &[INTERN.to_string()], &message("lost")).await;

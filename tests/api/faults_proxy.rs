@@ -1,0 +1,112 @@
+//! A TCP proxy between choixbot and Dovecot that can fail the way networks
+//! do: stop forwarding without closing anything (packets dropped, no FIN),
+//! or cut a connection in the middle of a transfer.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The proxy's shared state.
+#[derive(Default)]
+struct State {
+    /// Connections opened before this generation are silently dead.
+    generation: AtomicU64,
+    /// Connections accepted so far.
+    connections: AtomicUsize,
+    /// Cut the next connection once this many bytes came from the server
+    /// (0: never). Used once.
+    cut_after: AtomicUsize,
+}
+
+/// A running proxy (it lives as long as the test's runtime).
+#[derive(Clone)]
+pub struct FaultProxy {
+    /// The port choixbot connects to.
+    pub port: u16,
+    /// Shared with the forwarding tasks.
+    state: Arc<State>,
+}
+
+impl FaultProxy {
+    /// Listens on a free loopback port and forwards to `upstream_port`.
+    pub async fn start(upstream_port: u16) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(State::default());
+        let shared = state.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                shared.connections.fetch_add(1, Ordering::SeqCst);
+                let upstream = TcpStream::connect(("127.0.0.1", upstream_port)).await.unwrap();
+                tokio::spawn(forward(client, upstream, shared.clone()));
+            }
+        });
+        FaultProxy { port, state }
+    }
+
+    /// Every open connection stops forwarding, silently; new ones work.
+    pub fn drop_packets_of_open_connections(&self) {
+        self.state.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The next connection to receive `bytes` from the server is closed.
+    pub fn cut_next_transfer_after(&self, bytes: usize) {
+        self.state.cut_after.store(bytes, Ordering::SeqCst);
+    }
+
+    /// How many connections were accepted.
+    pub fn connections(&self) -> usize {
+        self.state.connections.load(Ordering::SeqCst)
+    }
+}
+
+async fn forward(client: TcpStream, upstream: TcpStream, state: Arc<State>) {
+    let generation = state.generation.load(Ordering::SeqCst);
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut upstream_read, mut upstream_write) = upstream.into_split();
+    let alive = |state: &State| state.generation.load(Ordering::SeqCst) == generation;
+    let to_server = async {
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let n = client_read.read(&mut buffer).await.unwrap_or(0);
+            if n == 0 || !alive(&state) {
+                break;
+            }
+            if upstream_write.write_all(&buffer[..n]).await.is_err() {
+                break;
+            }
+        }
+    };
+    let to_client = async {
+        let mut buffer = vec![0u8; 64 * 1024];
+        let mut received = 0;
+        loop {
+            let n = upstream_read.read(&mut buffer).await.unwrap_or(0);
+            if n == 0 || !alive(&state) {
+                break;
+            }
+            received += n;
+            let limit = state.cut_after.load(Ordering::SeqCst);
+            if limit > 0 && received > limit && state.cut_after.swap(0, Ordering::SeqCst) > 0 {
+                return true;
+            }
+            if client_write.write_all(&buffer[..n]).await.is_err() {
+                break;
+            }
+        }
+        false
+    };
+    let cut = tokio::select! {
+        _ = to_server => false,
+        cut = to_client => cut,
+    };
+    if cut {
+        return; // the halves are dropped: FIN to both sides
+    }
+    if !alive(&state) {
+        // Dead without a word: hold both sockets open forever.
+        std::future::pending::<()>().await;
+    }
+}

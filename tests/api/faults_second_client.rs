@@ -1,0 +1,120 @@
+//! A second IMAP client in the same mailbox (SPEC §7): while the daemon
+//! works, another client (a referent's mail program) moves messages out of
+//! the INBOX. Whatever the interleaving, no message is decided twice, every
+//! decided reply is answered once, and the daemon keeps working.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use choixbot::mailbox::Mailbox;
+
+use crate::mail_helpers::*;
+
+const OTHER_FOLDER: &str = "Autre";
+
+/// Moves every other message it sees in the INBOX to [`OTHER_FOLDER`]
+/// until `stop`; returns how many moves it made.
+async fn meddle(app: &MailApp, stop: Arc<AtomicBool>) -> usize {
+    let settings = app.settings();
+    let mut mailbox =
+        Mailbox::connect(&settings.imap, app.stack.password()).await.expect("the second client connects");
+    mailbox.ensure_folder(OTHER_FOLDER).await.unwrap();
+    mailbox.select("INBOX").await.unwrap();
+    let mut moved = 0;
+    while !stop.load(Ordering::SeqCst) {
+        let fetched = match mailbox.fetch_after(0, 100).await {
+            Ok(fetched) => fetched,
+            Err(error) => panic!("the second client's fetch failed: {error:#}"),
+        };
+        let uids: Vec<u32> = fetched.iter().map(|f| f.uid).step_by(2).collect();
+        // Dovecot refuses a MOVE of a message another session has just
+        // moved (NO [EXPUNGEISSUED]); the meddler then starts afresh.
+        if !uids.is_empty() && mailbox.move_to(&uids, OTHER_FOLDER).await.is_ok() {
+            moved += uids.len();
+        } else if !uids.is_empty() {
+            mailbox = Mailbox::connect(&settings.imap, app.stack.password()).await.unwrap();
+            mailbox.select("INBOX").await.unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = mailbox.logout().await;
+    moved
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_second_client_moving_messages_never_causes_a_double_decision() {
+    let app = spawn_mail_app(&paris_time(chrono::Duration::days(30))).await;
+    let store = app.app.store().await;
+    let interns: Vec<String> = store
+        .intern_list()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.proxy_email.is_none())
+        .map(|i| i.email.as_str().to_string())
+        .take(13)
+        .collect();
+    let (racing, last) = interns.split_at(12);
+    let daemon = app.start_daemon().await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (moves, ()) = tokio::join!(meddle(&app, stop.clone()), async {
+        for intern in racing {
+            app.deliver_valid_reply(intern).await;
+        }
+        app.wait_for(BOT, racing.len());
+        app.wait_for_empty_inbox();
+        stop.store(true, Ordering::SeqCst);
+    });
+
+    // The daemon still answers after the race.
+    let decided_before = app.decided().await.len() as i64;
+    app.deliver_valid_reply(&last[0]).await;
+    app.wait_until_settled(decided_before + 1).await;
+    daemon.stop().await;
+    app.wait_for_postfix_idle();
+
+    let rows = app.decided().await;
+    let ids: HashSet<_> = rows.iter().map(|r| r.message_id.clone()).collect();
+    assert_eq!(ids.len(), rows.len(), "a message was decided twice: {rows:#?}");
+    assert!(rows.iter().all(|r| r.verdict == "confirmed"), "{rows:#?}");
+    for row in &rows {
+        let intern = row.intern.as_deref().unwrap();
+        assert_eq!(app.mailbox(intern).len(), 1, "{intern} was not answered once");
+    }
+    let taken_away = app.stack.messages_in(BOT, OTHER_FOLDER).len();
+    let processed = app.stack.messages_in(BOT, "choixbot-processed").len();
+    assert_eq!(taken_away + processed, interns.len(), "a message vanished");
+    assert!(rows.len() >= processed, "a message we moved was not decided");
+    assert!(moves > 0 || taken_away == 0);
+}
+
+/// The daemon recorded a message, then died before moving it; meanwhile
+/// another client moved it away. The next start must not stumble on the
+/// missing message: the next reply is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_moved_by_another_client_before_our_move_does_not_block_the_daemon() {
+    let app = spawn_mail_app(&paris_time(chrono::Duration::days(30))).await;
+    let [first, next, _] = PLAIN_INTERNS;
+    app.deliver_valid_reply(first).await;
+    app.wait_for(BOT, 1);
+    let mut crashing = app.spawn_daemon_process(Some("before_move"));
+    wait_for_exit(&mut crashing);
+    assert_eq!(app.decided().await.len(), 1, "{}", app.daemon_logs());
+
+    let settings = app.settings();
+    let mut other = Mailbox::connect(&settings.imap, app.stack.password()).await.unwrap();
+    other.ensure_folder(OTHER_FOLDER).await.unwrap();
+    other.select("INBOX").await.unwrap();
+    let uids: Vec<u32> = other.fetch_after(0, 10).await.unwrap().iter().map(|f| f.uid).collect();
+    other.move_to(&uids, OTHER_FOLDER).await.unwrap();
+    other.logout().await.unwrap();
+
+    let daemon = app.start_daemon().await;
+    app.deliver_valid_reply(next).await;
+    app.wait_until_settled(2).await;
+    daemon.stop().await;
+    app.wait_for_postfix_idle();
+    assert_eq!(app.mailbox(first).len(), 1);
+    assert_eq!(app.mailbox(next).len(), 1);
+}
