@@ -63,9 +63,8 @@ impl Watch {
 
     /// The average size of the queued answers.
     pub async fn average_answer_size(&self) -> Result<usize> {
-        let size: Option<f64> = sqlx::query_scalar("SELECT AVG(LENGTH(raw)) FROM outbox")
-            .fetch_one(&self.pool)
-            .await?;
+        let size: Option<f64> =
+            sqlx::query_scalar("SELECT AVG(LENGTH(raw)) FROM outbox").fetch_one(&self.pool).await?;
         Ok(size.unwrap_or(0.0) as usize)
     }
 

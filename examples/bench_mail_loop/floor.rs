@@ -32,10 +32,11 @@ pub fn imap_fetch(port: u16, user: &str, password: &str) -> Result<Fetched> {
     let mut reader = BufReader::with_capacity(1 << 16, stream);
     let mut line = Vec::new();
     reader.read_until(b'\n', &mut line)?; // greeting
-    let mut tagged = |tag: &str, command: String, reader: &mut BufReader<TcpStream>| -> Result<(usize, usize)> {
-        writer.write_all(format!("{tag} {command}\r\n").as_bytes())?;
-        read_until_tagged(reader, tag)
-    };
+    let mut tagged =
+        |tag: &str, command: String, reader: &mut BufReader<TcpStream>| -> Result<(usize, usize)> {
+            writer.write_all(format!("{tag} {command}\r\n").as_bytes())?;
+            read_until_tagged(reader, tag)
+        };
     tagged("a1", format!("LOGIN \"{user}\" \"{password}\""), &mut reader)?;
     tagged("a2", "EXAMINE INBOX".into(), &mut reader)?;
     let (messages, bytes) = tagged("a3", "UID FETCH 1:* (UID BODY.PEEK[])".into(), &mut reader)?;

@@ -100,7 +100,8 @@ fn main() -> Result<()> {
 
     progress(&format!("delivering {} replies into {BOT}", args.replies));
     let mut rng = setup::rng(11);
-    let replies: Vec<_> = storm_senders.iter().enumerate().map(|(i, s)| setup::reply(s, i, &mut rng)).collect();
+    let replies: Vec<_> =
+        storm_senders.iter().enumerate().map(|(i, s)| setup::reply(s, i, &mut rng)).collect();
     let from: Vec<Email> = storm_senders.iter().map(|s| s.email.clone()).collect();
     setup::deliver_all(&stack, &replies, &from)?;
     setup::wait_for_inbox(&stack, args.replies)?;
@@ -138,7 +139,8 @@ fn main() -> Result<()> {
 
     progress("closing the session");
     let close = runtime.block_on(time_close(&bench))?;
-    let figures = Figures { fetch, smtp, answers, answer_size, storm, accepted, delivered, close, memory_kib };
+    let figures =
+        Figures { fetch, smtp, answers, answer_size, storm, accepted, delivered, close, memory_kib };
     report(&args, &figures);
     Ok(())
 }
@@ -182,9 +184,10 @@ async fn latency(
         if let Some(at) = sent_at.get(message_id.trim_matches(['<', '>'])) {
             to_accept.push(seconds_between(arrival, *at));
         }
-        let answer = stack.deliveries(sender.email.as_str()).into_iter().find(|d| {
-            daemon::header_value(&d.raw, "In-Reply-To").as_deref() == Some(message_id.as_str())
-        });
+        let answer = stack
+            .deliveries(sender.email.as_str())
+            .into_iter()
+            .find(|d| daemon::header_value(&d.raw, "In-Reply-To").as_deref() == Some(message_id.as_str()));
         if let Some(answer) = answer {
             to_deliver.push(seconds_between(arrival, answer.at));
         }
@@ -233,7 +236,8 @@ fn wait_for_count(stack: &MailStack, address: &str, count: usize) -> Result<()> 
     let maildir = stack.dir().join("mail").join(address).join("Maildir");
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        let n: usize = ["new", "cur"].iter().map(|s| std::fs::read_dir(maildir.join(s)).map_or(0, |d| d.count())).sum();
+        let n: usize =
+            ["new", "cur"].iter().map(|s| std::fs::read_dir(maildir.join(s)).map_or(0, |d| d.count())).sum();
         if n >= count {
             return Ok(());
         }
@@ -267,15 +271,32 @@ fn report(args: &Args, f: &Figures) {
         f.answer_size,
         f.smtp.as_secs_f64()
     );
-    println!("| storm: {} replies, start → last answer accepted | {:.2} s | | |", args.replies, f.storm.as_secs_f64());
+    println!(
+        "| storm: {} replies, start → last answer accepted | {:.2} s | | |",
+        args.replies,
+        f.storm.as_secs_f64()
+    );
     println!("| storm / floor | {ratio:.2} | ≤ 1.5 | {} |", ok(ratio <= 1.5));
     let (a50, a99, n) = f.accepted;
-    println!("| latency to acceptance, p50 ({n} replies at {}/s) | {a50:.3} s | < 0.3 s | {} |", args.rate, ok(a50 < 0.3));
+    println!(
+        "| latency to acceptance, p50 ({n} replies at {}/s) | {a50:.3} s | < 0.3 s | {} |",
+        args.rate,
+        ok(a50 < 0.3)
+    );
     println!("| latency to acceptance, p99 | {a99:.3} s | < 1 s | {} |", ok(a99 < 1.0));
     let (d50, d99, _) = f.delivered;
     println!("| latency to delivery in the intern's Maildir (upper bound), p50 / p99 | {d50:.3} / {d99:.3} s | | |");
-    println!("| close: {} interns, {} places | {:.2} s | < 2 s | {} |", args.interns, args.places, f.close.as_secs_f64(), ok(f.close.as_secs_f64() < 2.0));
-    println!("| peak resident memory of choixbot run | {memory_mb:.0} MB | < 150 MB | {} |", ok(memory_mb < 150.0));
+    println!(
+        "| close: {} interns, {} places | {:.2} s | < 2 s | {} |",
+        args.interns,
+        args.places,
+        f.close.as_secs_f64(),
+        ok(f.close.as_secs_f64() < 2.0)
+    );
+    println!(
+        "| peak resident memory of choixbot run | {memory_mb:.0} MB | < 150 MB | {} |",
+        ok(memory_mb < 150.0)
+    );
     println!(
         "bench_mail_loop: storm {} replies {:.2} s = {ratio:.2}× floor {:.2} s (target ≤1.5) | latency p50 {a50:.3} s p99 {a99:.3} s (<0.3/<1) | close {:.2} s (<2) | memory {memory_mb:.0} MB (<150)",
         args.replies,

@@ -104,7 +104,8 @@ impl Bench {
             .interns
             .iter()
             .map(|intern| {
-                let open = by_group.entry(intern.group.clone()).or_insert_with(|| open_to(&intern.group)).clone();
+                let open =
+                    by_group.entry(intern.group.clone()).or_insert_with(|| open_to(&intern.group)).clone();
                 Ok(Sender {
                     email: intern.email.clone(),
                     token: tokens.get(&intern.email).context("every intern has a token")?.clone(),
@@ -196,7 +197,8 @@ pub fn rng(seed: u64) -> StdRng {
 /// The binary next to this example's directory (`target/release/choixbot`).
 pub fn choixbot_binary() -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    let path = exe.parent().and_then(Path::parent).map(|dir| dir.join("choixbot")).context("no target dir")?;
+    let path =
+        exe.parent().and_then(Path::parent).map(|dir| dir.join("choixbot")).context("no target dir")?;
     if !path.exists() {
         bail!("{} not found: build it first (scripts/bench.sh does)", path.display());
     }
