@@ -86,9 +86,9 @@ impl Worker {
     /// Sends one batch of due messages and records each outcome. Tests and
     /// `invite`/`close` drive the outbox through this.
     pub async fn try_execute_task(&self, batch: i64) -> anyhow::Result<Sent> {
-        use futures::StreamExt;
+        use futures::{FutureExt, StreamExt};
         let due = self.store.due(batch).await?;
-        let outcomes: Vec<(Pending, SendOutcome)> = futures::stream::iter(due)
+        let mut outcomes = futures::stream::iter(due)
             .map(|pending| async move {
                 let outcome =
                     self.transport.send_raw(&self.envelope_from, &pending.recipients, &pending.raw).await;
@@ -98,12 +98,27 @@ impl Worker {
                 }
                 (pending, outcome)
             })
-            .buffer_unordered(self.concurrency.max(1))
-            .collect()
-            .await;
+            .buffer_unordered(self.concurrency.max(1));
+        // Outcomes are recorded as soon as their sends end, while the other
+        // sends go on; the acceptances that ended during one write are
+        // marked together by the next. One write per message (each a trip
+        // to SQLite's thread and its write lock) capped the storm at about
+        // 120 sends/s whatever the number of connections.
         let mut sent = Sent::default();
-        for (pending, outcome) in outcomes {
-            self.record(&pending, outcome, &mut sent).await?;
+        while let Some(first) = outcomes.next().await {
+            let mut ready = vec![first];
+            while let Some(Some(more)) = outcomes.next().now_or_never() {
+                ready.push(more);
+            }
+            let mut accepted = Vec::new();
+            for (pending, outcome) in ready {
+                match outcome {
+                    SendOutcome::Accepted => accepted.push(pending.id),
+                    other => self.record(&pending, other, &mut sent).await?,
+                }
+            }
+            self.store.mark_all_sent(&accepted).await?;
+            sent.accepted += accepted.len();
         }
         Ok(sent)
     }

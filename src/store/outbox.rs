@@ -114,6 +114,26 @@ impl Store {
         Ok(())
     }
 
+    /// Marks several messages sent in one statement (the outbox worker
+    /// writes together the acceptances that arrived during the last write).
+    pub async fn mark_all_sent(&self, ids: &[i64]) -> anyhow::Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "UPDATE outbox SET status = $1, sent_at = $2, attempts = attempts + 1, last_error = NULL \
+             WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(SENT).bind(now_ms());
+        for id in ids {
+            query = query.bind(*id);
+        }
+        query.execute(self.pool()).await?;
+        Ok(())
+    }
+
     pub async fn mark_retry(&self, id: i64, error: &str, next_attempt_at: i64) -> anyhow::Result<()> {
         sqlx::query(
             "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3",
