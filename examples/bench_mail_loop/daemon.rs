@@ -61,6 +61,13 @@ impl Watch {
         }
     }
 
+    /// When the last message was recorded (ms since the epoch).
+    pub async fn last_recorded_ms(&self) -> Result<i64> {
+        let at: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(received_at) FROM messages").fetch_one(&self.pool).await?;
+        at.context("no message recorded")
+    }
+
     /// The average size of the queued answers.
     pub async fn average_answer_size(&self) -> Result<usize> {
         let size: Option<f64> =
