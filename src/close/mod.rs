@@ -76,10 +76,7 @@ pub async fn close(store: &Store, settings: &Settings, templates: &Arc<Templates
         return Ok(Closed::Already { at });
     }
     store::set_state(&mut tx, CLOSED_AT, &chrono::Utc::now().to_rfc3339()).await?;
-    let mut queued = 0;
-    for message in &messages {
-        queued += usize::from(store::outbox::queue(&mut tx, message).await?);
-    }
+    let queued = store::outbox::queue_all(&mut tx, &messages).await?;
     tx.commit().await.context("cannot record the close")?;
     Ok(Closed::Now { queued, assignments: allocation.assignments.len() })
 }

@@ -128,7 +128,11 @@ pub fn outbox_worker(settings: &Settings, store: Store, transport: SmtpTransport
             max_delay: std::time::Duration::from_secs(settings.smtp.retry_max_seconds),
             ..Default::default()
         },
-        concurrency: if settings.mail.max_per_minute > 0 { 1 } else { 8 },
+        concurrency: if settings.mail.max_per_minute > 0 {
+            1
+        } else {
+            crate::outbox::transport::SEND_CONCURRENCY
+        },
         min_interval: (settings.mail.max_per_minute > 0)
             .then(|| std::time::Duration::from_secs(60) / settings.mail.max_per_minute),
     })

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::allocation::{self, AllocationInput, Assignment};
 use crate::decide::Directory;
-use crate::domain::{ArsId, Email, Intern, Post};
+use crate::domain::{ArsId, Email, Group, Intern, Post};
 use crate::reply::KnownPosts;
 use crate::store::{Store, StoredIntern};
 
@@ -25,6 +25,18 @@ pub struct SessionData {
     pub known: KnownPosts,
     /// The supernumerary cap of the session.
     pub supernumerary_cap: u32,
+    /// Each group's posts and interns, sorted out once for the provisional
+    /// allocations (one per confirmation).
+    groups: HashMap<Group, GroupMembers>,
+}
+
+/// The posts and interns of one group.
+#[derive(Default)]
+struct GroupMembers {
+    /// The posts open to the group.
+    posts: Vec<Post>,
+    /// The group's interns.
+    interns: Vec<Intern>,
 }
 
 impl SessionData {
@@ -34,8 +46,15 @@ impl SessionData {
         let wishes = store.wishes().await?;
         let directory = Directory::new(&stored, &posts);
         let known = KnownPosts { ars_ids: directory.known_ars_ids() };
+        let mut groups: HashMap<Group, GroupMembers> = HashMap::new();
+        for post in &posts {
+            groups.entry(post.group.clone()).or_default().posts.push(post.clone());
+        }
+        for s in &stored {
+            groups.entry(s.intern.group.clone()).or_default().interns.push(s.intern.clone());
+        }
         let interns = stored.into_iter().map(|s| (s.intern.email.clone(), s)).collect();
-        Ok(Self { posts: Arc::new(posts), interns, wishes, directory, known, supernumerary_cap })
+        Ok(Self { posts: Arc::new(posts), interns, wishes, directory, known, supernumerary_cap, groups })
     }
 
     /// Reads the session again from the database (after a rollback).
@@ -50,15 +69,14 @@ impl SessionData {
 
     /// What `email` would get if the session closed now. Only the intern's
     /// group is allocated: groups are independent, and a group is a few
-    /// hundred interns where the session may be ten thousand.
+    /// hundred interns where the session may be ten thousand. The group's
+    /// members were sorted out at load: scanning and cloning the whole
+    /// session for each confirmation was most of a storm's CPU time.
     pub fn provisional(&self, email: &Email) -> Option<Assignment> {
-        let group = &self.intern(email)?.group;
-        let posts: Vec<Post> = self.posts.iter().filter(|p| &p.group == group).cloned().collect();
-        let interns: Vec<Intern> =
-            self.interns.values().filter(|s| &s.intern.group == group).map(|s| s.intern.clone()).collect();
+        let members = self.groups.get(&self.intern(email)?.group)?;
         let allocation = allocation::allocate(AllocationInput {
-            posts: &posts,
-            interns: &interns,
+            posts: &members.posts,
+            interns: &members.interns,
             wishes: &self.wishes,
             supernumerary_cap: self.supernumerary_cap,
         });

@@ -32,10 +32,19 @@ use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::Error as SmtpError;
+use lettre::transport::smtp::PoolConfig;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::settings::{Security, SmtpSettings};
+
+/// How many messages the outbox sends at once, and how many connections the
+/// pool keeps. Each send waits on a few round trips and on the server
+/// writing its queue file, so throughput grows with the connections: with
+/// 8 the storm benchmark sent half as fast as Postfix's `smtp-source` did.
+/// lettre's pool keeps 10 by default; a larger concurrency than the pool
+/// would reconnect for every send above it.
+pub const SEND_CONCURRENCY: usize = 16;
 
 /// What became of one message handed to the SMTP server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,7 +85,8 @@ impl SmtpTransport {
         let address = format!("{}:{}", settings.host, settings.port);
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.as_str())
             .port(settings.port)
-            .timeout(Some(timeout));
+            .timeout(Some(timeout))
+            .pool_config(PoolConfig::new().max_size(SEND_CONCURRENCY as u32));
         builder = match settings.security {
             Security::Tls => builder.tls(Tls::Wrapper(tls_parameters(settings)?)),
             Security::Starttls => builder.tls(Tls::Required(tls_parameters(settings)?)),

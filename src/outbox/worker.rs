@@ -86,9 +86,9 @@ impl Worker {
     /// Sends one batch of due messages and records each outcome. Tests and
     /// `invite`/`close` drive the outbox through this.
     pub async fn try_execute_task(&self, batch: i64) -> anyhow::Result<Sent> {
-        use futures::StreamExt;
+        use futures::{FutureExt, StreamExt};
         let due = self.store.due(batch).await?;
-        let outcomes: Vec<(Pending, SendOutcome)> = futures::stream::iter(due)
+        let mut outcomes = futures::stream::iter(due)
             .map(|pending| async move {
                 let outcome =
                     self.transport.send_raw(&self.envelope_from, &pending.recipients, &pending.raw).await;
@@ -98,43 +98,56 @@ impl Worker {
                 }
                 (pending, outcome)
             })
-            .buffer_unordered(self.concurrency.max(1))
-            .collect()
-            .await;
+            .buffer_unordered(self.concurrency.max(1));
+        // Outcomes are recorded as soon as their sends end, while the other
+        // sends go on; the acceptances that ended during one write are
+        // marked together by the next. One write per message (each a trip
+        // to SQLite's thread and its write lock) capped the storm at about
+        // 120 sends/s whatever the number of connections.
         let mut sent = Sent::default();
-        for (pending, outcome) in outcomes {
-            self.record(&pending, outcome, &mut sent).await?;
+        while let Some(first) = outcomes.next().await {
+            let mut ready = vec![first];
+            while let Some(Some(more)) = outcomes.next().now_or_never() {
+                ready.push(more);
+            }
+            let mut accepted = Vec::new();
+            for (pending, outcome) in ready {
+                match outcome {
+                    SendOutcome::Accepted => accepted.push(pending.id),
+                    SendOutcome::Permanent(error) => self.fail(&pending, &error, &mut sent).await?,
+                    SendOutcome::Transient(error) | SendOutcome::Ambiguous(error) => {
+                        self.defer(&pending, &error, &mut sent).await?
+                    }
+                }
+            }
+            if !accepted.is_empty() {
+                crate::crash_point::reached("after_send");
+            }
+            self.store.mark_all_sent(&accepted).await?;
+            sent.accepted += accepted.len();
         }
         Ok(sent)
     }
 
-    async fn record(&self, pending: &Pending, outcome: SendOutcome, sent: &mut Sent) -> anyhow::Result<()> {
-        match outcome {
-            SendOutcome::Accepted => {
-                crate::crash_point::reached("after_send");
-                self.store.mark_sent(pending.id).await?;
-                sent.accepted += 1;
-            }
-            SendOutcome::Permanent(error) => {
-                warn!(outbox = pending.id, recipients = ?pending.recipients, %error, "send failed for good");
-                self.store.mark_failed(pending.id, &error).await?;
-                sent.failed += 1;
-            }
-            SendOutcome::Transient(error) | SendOutcome::Ambiguous(error) => {
-                let age = Duration::from_millis((now_ms() - pending.created_at).max(0) as u64);
-                if age >= self.retry.give_up_after {
-                    let error =
-                        format!("gave up after {} h of temporary failures: {error}", age.as_secs() / 3600);
-                    self.store.mark_failed(pending.id, &error).await?;
-                    sent.failed += 1;
-                } else {
-                    let delay = self.retry.delay(pending.attempts);
-                    info!(outbox = pending.id, %error, retry_in = ?delay, "send deferred");
-                    self.store.mark_retry(pending.id, &error, now_ms() + delay.as_millis() as i64).await?;
-                    sent.deferred += 1;
-                }
-            }
+    async fn fail(&self, pending: &Pending, error: &str, sent: &mut Sent) -> anyhow::Result<()> {
+        warn!(outbox = pending.id, recipients = ?pending.recipients, %error, "send failed for good");
+        self.store.mark_failed(pending.id, error).await?;
+        sent.failed += 1;
+        Ok(())
+    }
+
+    /// A temporary failure: retried after the backoff, or failed for good
+    /// once the message is older than `give_up_after`.
+    async fn defer(&self, pending: &Pending, error: &str, sent: &mut Sent) -> anyhow::Result<()> {
+        let age = Duration::from_millis((now_ms() - pending.created_at).max(0) as u64);
+        if age >= self.retry.give_up_after {
+            let error = format!("gave up after {} h of temporary failures: {error}", age.as_secs() / 3600);
+            return self.fail(pending, &error, sent).await;
         }
+        let delay = self.retry.delay(pending.attempts);
+        info!(outbox = pending.id, %error, retry_in = ?delay, "send deferred");
+        self.store.mark_retry(pending.id, error, now_ms() + delay.as_millis() as i64).await?;
+        sent.deferred += 1;
         Ok(())
     }
 

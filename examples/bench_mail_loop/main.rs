@@ -1,0 +1,313 @@
+//! The end-to-end benchmark of SPEC §10, in one run against a private
+//! Dovecot + Postfix (`mailstack`):
+//!
+//! 1. the floor: a bare `UID FETCH` of the waiting replies and `smtp-source`
+//!    sending as many messages of the answers' size;
+//! 2. a storm: `--replies` replies waiting when `choixbot run` starts, until
+//!    the last answer is accepted by the SMTP server;
+//! 3. the latency under IDLE at `--rate` replies/s for `--duration` s;
+//! 4. closing the session (`close::close`: allocation, list, results queued);
+//! 5. the daemon's peak resident memory (VmHWM of the child process).
+//!
+//! Run it in release with `scripts/bench.sh` (or `cargo run --release
+//! --example bench_mail_loop -- --replies 5000`). It prints a table and a
+//! one-line summary.
+
+mod daemon;
+mod floor;
+mod setup;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use choixbot::domain::Email;
+use mailstack::MailStack;
+
+use daemon::{percentiles, vm_hwm_kib, Watch};
+use setup::{Bench, Sender, BOT};
+
+/// The command line.
+struct Args {
+    /// Replies waiting at the storm's start.
+    replies: usize,
+    /// Interns in the session.
+    interns: usize,
+    /// Places in the session.
+    places: usize,
+    /// Replies per second in the latency phase.
+    rate: f64,
+    /// Length of the latency phase, in seconds.
+    duration: f64,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut args = Args { replies: 5_000, interns: 10_000, places: 12_000, rate: 20.0, duration: 60.0 };
+    let mut words = std::env::args().skip(1);
+    while let Some(flag) = words.next() {
+        let value = words.next().with_context(|| format!("{flag} wants a value"))?;
+        match flag.as_str() {
+            "--replies" => args.replies = value.parse()?,
+            "--interns" => args.interns = value.parse()?,
+            "--places" => args.places = value.parse()?,
+            "--rate" => args.rate = value.parse()?,
+            "--duration" => args.duration = value.parse()?,
+            _ => bail!("unknown option {flag} (--replies --interns --places --rate --duration)"),
+        }
+    }
+    Ok(args)
+}
+
+/// Every figure of a run.
+struct Figures {
+    /// The bulk fetch of the floor.
+    fetch: floor::Fetched,
+    /// smtp-source's time for as many answers.
+    smtp: Duration,
+    /// Answers the storm sent.
+    answers: i64,
+    /// Their average size.
+    answer_size: usize,
+    /// From the daemon's start to the last answer accepted.
+    storm: Duration,
+    /// From the daemon's start to the last reply decided and recorded.
+    decided: Duration,
+    /// Latency to acceptance (outbox `sent_at`): p50, p99, samples.
+    accepted: (f64, f64, usize),
+    /// Latency to delivery of the answer in the intern's Maildir.
+    delivered: (f64, f64, usize),
+    /// `close::close`.
+    close: Duration,
+    /// Peak resident memory of the daemon, KiB.
+    memory_kib: u64,
+}
+
+fn main() -> Result<()> {
+    let args = parse_args()?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let latency_count = (args.rate * args.duration).round() as usize;
+    if args.replies + latency_count > args.interns {
+        bail!("--interns must be at least --replies + rate × duration (one reply per intern)");
+    }
+    progress("starting the mail stack");
+    let stack = MailStack::start().context("cannot start the mail stack")?;
+    let dir = tempfile::tempdir()?;
+    let bench = Bench { dir: dir.path().to_path_buf(), choixbot: setup::choixbot_binary()? };
+    bench.write_config(&stack)?;
+    progress(&format!("importing a session of {} interns, {} places", args.interns, args.places));
+    let session = choixbot::synthetic::session(args.interns, args.places, 40, 7);
+    bench.import(&session)?;
+    let senders = runtime.block_on(bench.senders(&session))?;
+    let (storm_senders, rest) = senders.split_at(args.replies);
+
+    progress(&format!("delivering {} replies into {BOT}", args.replies));
+    let mut rng = setup::rng(11);
+    let replies: Vec<_> =
+        storm_senders.iter().enumerate().map(|(i, s)| setup::reply(s, i, &mut rng)).collect();
+    let from: Vec<Email> = storm_senders.iter().map(|s| s.email.clone()).collect();
+    setup::deliver_all(&stack, &replies, &from)?;
+    setup::wait_for_inbox(&stack, args.replies)?;
+
+    progress("floor: bulk UID FETCH");
+    let fetch = floor::imap_fetch(stack.imap_port(), BOT, stack.password())?;
+    if fetch.messages != args.replies {
+        bail!("the floor fetched {} messages, not {}", fetch.messages, args.replies);
+    }
+
+    progress("storm: starting choixbot run");
+    let log = std::fs::File::create(bench.dir.join("daemon.log"))?;
+    let start = Instant::now();
+    let started_ms = choixbot::store::now_ms();
+    let mut command = bench.command(&["run"]);
+    command.stdout(std::process::Stdio::null()).stderr(log);
+    let mut child = daemon::Running(command.spawn().context("cannot start choixbot run")?);
+    let pid = child.0.id();
+    let watch = runtime.block_on(Watch::open(&bench.database_url()))?;
+    let done = runtime.block_on(watch.wait_all_sent(args.replies as i64, pid, Duration::from_secs(900)));
+    let done = done.with_context(|| format!("daemon log: {}", bench.dir.join("daemon.log").display()))?;
+    let storm = done - start;
+    let decided =
+        Duration::from_millis((runtime.block_on(watch.last_recorded_ms())? - started_ms).max(0) as u64);
+    let answers = runtime.block_on(watch.progress())?.queued;
+    let answer_size = runtime.block_on(watch.average_answer_size())?;
+
+    progress(&format!("floor: smtp-source, {answers} messages of {answer_size} bytes"));
+    let smtp = floor::smtp_source(stack.smtp_port(), answers as usize, answer_size)?;
+    wait_for_count(&stack, "floor-sink@exemple.fr", answers as usize)?;
+
+    progress(&format!("latency: {} replies/s for {} s", args.rate, args.duration));
+    let latency_senders = &rest[..latency_count];
+    let (accepted, delivered) =
+        runtime.block_on(latency(&stack, &watch, latency_senders, &args, pid, &mut rng))?;
+    let memory_kib = vm_hwm_kib(pid).context("the daemon exited early")?;
+    daemon::stop(&mut child.0)?;
+
+    progress("closing the session");
+    let close = runtime.block_on(time_close(&bench))?;
+    let figures =
+        Figures { fetch, smtp, answers, answer_size, storm, decided, accepted, delivered, close, memory_kib };
+    report(&args, &figures);
+    Ok(())
+}
+
+/// Sends `senders.len()` replies at `args.rate` per second while the daemon
+/// waits in IDLE, then measures each one's latency twice: to the answer's
+/// acceptance (`sent_at`) and to its delivery in the intern's Maildir.
+async fn latency(
+    stack: &MailStack,
+    watch: &Watch,
+    senders: &[Sender],
+    args: &Args,
+    pid: u32,
+    rng: &mut rand::rngs::StdRng,
+) -> Result<((f64, f64, usize), (f64, f64, usize))> {
+    let replies: Vec<_> =
+        senders.iter().enumerate().map(|(i, s)| setup::reply(s, args.replies + i, rng)).collect();
+    let interval = Duration::from_secs_f64(1.0 / args.rate);
+    let begin = Instant::now();
+    for (i, ((_, raw), sender)) in replies.iter().zip(senders).enumerate() {
+        let due = begin + interval * i as u32;
+        tokio::time::sleep_until(due.into()).await;
+        let from = sender.email.as_str().to_string();
+        let (stack_send, raw) = (stack, raw);
+        tokio::task::block_in_place(|| stack_send.send(&from, &[BOT], raw))?;
+    }
+    let total = (args.replies + senders.len()) as i64;
+    watch.wait_all_sent(total, pid, Duration::from_secs(300)).await?;
+    tokio::time::sleep(Duration::from_secs(3)).await; // the last LMTP deliveries
+
+    let arrived: std::collections::HashMap<String, std::time::SystemTime> = stack
+        .deliveries(BOT)
+        .into_iter()
+        .filter_map(|d| Some((daemon::header_value(&d.raw, "Message-ID")?, d.at)))
+        .collect();
+    let sent_at = watch.sent_at_by_reply().await?;
+    let (mut to_accept, mut to_deliver) = (Vec::new(), Vec::new());
+    for ((message_id, _), sender) in replies.iter().zip(senders) {
+        let Some(&arrival) = arrived.get(message_id) else { continue };
+        // The database keeps Message-IDs without their angle brackets.
+        if let Some(at) = sent_at.get(message_id.trim_matches(['<', '>'])) {
+            to_accept.push(seconds_between(arrival, *at));
+        }
+        let answer = stack
+            .deliveries(sender.email.as_str())
+            .into_iter()
+            .find(|d| daemon::header_value(&d.raw, "In-Reply-To").as_deref() == Some(message_id.as_str()));
+        if let Some(answer) = answer {
+            to_deliver.push(seconds_between(arrival, answer.at));
+        }
+    }
+    if to_accept.is_empty() || to_deliver.is_empty() {
+        bail!(
+            "no latency sample: {} replies found in the mailbox (e.g. {:?}), {} answered in the outbox (e.g. {:?}), \
+             {} answers delivered",
+            arrived.len(),
+            arrived.keys().next(),
+            sent_at.len(),
+            sent_at.keys().next(),
+            to_deliver.len()
+        );
+    }
+    let (a50, a99) = percentiles(&mut to_accept);
+    let (d50, d99) = percentiles(&mut to_deliver);
+    Ok(((a50, a99, to_accept.len()), (d50, d99, to_deliver.len())))
+}
+
+fn seconds_between(from: std::time::SystemTime, to: std::time::SystemTime) -> f64 {
+    match to.duration_since(from) {
+        Ok(d) => d.as_secs_f64(),
+        Err(e) => -e.duration().as_secs_f64(),
+    }
+}
+
+/// Times `close::close` on the session the daemon left (in-process: the
+/// work is the allocation, the list and the queued results).
+async fn time_close(bench: &Bench) -> Result<Duration> {
+    let store = choixbot::store::Store::connect(&bench.database_url()).await?;
+    let settings = choixbot::settings::Settings::load(&bench.config())?;
+    let templates = Arc::new(choixbot::answer::Templates::load(None)?);
+    let start = Instant::now();
+    let closed = choixbot::close::close(&store, &settings, &templates).await?;
+    let took = start.elapsed();
+    if !matches!(closed, choixbot::close::Closed::Now { .. }) {
+        bail!("the session was already closed: {closed:?}");
+    }
+    Ok(took)
+}
+
+/// Waits until `address` holds `count` messages (the floor's sends are
+/// delivered before the latency phase, so they do not disturb it).
+fn wait_for_count(stack: &MailStack, address: &str, count: usize) -> Result<()> {
+    let maildir = stack.dir().join("mail").join(address).join("Maildir");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let n: usize =
+            ["new", "cur"].iter().map(|s| std::fs::read_dir(maildir.join(s)).map_or(0, |d| d.count())).sum();
+        if n >= count {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("{address} received {n} of {count} messages");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn progress(what: &str) {
+    eprintln!("[bench] {what}");
+}
+
+fn report(args: &Args, f: &Figures) {
+    let floor = f.fetch.took + f.smtp;
+    let ratio = f.storm.as_secs_f64() / floor.as_secs_f64();
+    let memory_mb = f.memory_kib as f64 / 1024.0;
+    let ok = |pass: bool| if pass { "ok" } else { "MISSED" };
+    println!("| measure | figure | target | |");
+    println!("|---|---|---|---|");
+    println!(
+        "| floor: UID FETCH of {} replies ({:.1} MB) | {:.2} s | | |",
+        f.fetch.messages,
+        f.fetch.bytes as f64 / 1e6,
+        f.fetch.took.as_secs_f64()
+    );
+    println!(
+        "| floor: smtp-source, {} × {} B, 8 sessions | {:.2} s | | |",
+        f.answers,
+        f.answer_size,
+        f.smtp.as_secs_f64()
+    );
+    println!(
+        "| storm: {} replies, start → last answer accepted | {:.2} s | | |",
+        args.replies,
+        f.storm.as_secs_f64()
+    );
+    println!("| storm: … of which all decided and recorded | {:.2} s | | |", f.decided.as_secs_f64());
+    println!("| storm / floor | {ratio:.2} | ≤ 1.5 | {} |", ok(ratio <= 1.5));
+    let (a50, a99, n) = f.accepted;
+    println!(
+        "| latency to acceptance, p50 ({n} replies at {}/s) | {a50:.3} s | < 0.3 s | {} |",
+        args.rate,
+        ok(a50 < 0.3)
+    );
+    println!("| latency to acceptance, p99 | {a99:.3} s | < 1 s | {} |", ok(a99 < 1.0));
+    let (d50, d99, _) = f.delivered;
+    println!("| latency to delivery in the intern's Maildir (upper bound), p50 / p99 | {d50:.3} / {d99:.3} s | | |");
+    println!(
+        "| close: {} interns, {} places | {:.2} s | < 2 s | {} |",
+        args.interns,
+        args.places,
+        f.close.as_secs_f64(),
+        ok(f.close.as_secs_f64() < 2.0)
+    );
+    println!(
+        "| peak resident memory of choixbot run | {memory_mb:.0} MB | < 150 MB | {} |",
+        ok(memory_mb < 150.0)
+    );
+    println!(
+        "bench_mail_loop: storm {} replies {:.2} s = {ratio:.2}× floor {:.2} s (target ≤1.5) | latency p50 {a50:.3} s p99 {a99:.3} s (<0.3/<1) | close {:.2} s (<2) | memory {memory_mb:.0} MB (<150)",
+        args.replies,
+        f.storm.as_secs_f64(),
+        floor.as_secs_f64(),
+        f.close.as_secs_f64()
+    );
+}
