@@ -49,25 +49,10 @@ pub const FAILED: &str = "failed";
 /// Queues a message in the caller's transaction. Returns false when a message
 /// with the same Message-ID is already queued (nothing is written then).
 pub async fn queue(tx: &mut Transaction<'static, Any>, message: &Queued) -> anyhow::Result<bool> {
-    let now = now_ms();
-    let result = sqlx::query(
-        "INSERT INTO outbox (message_id, purpose, intern_email, answers_message, recipients, raw, status, \
-         attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9) \
-         ON CONFLICT (message_id) DO NOTHING",
-    )
-    .bind(&message.message_id)
-    .bind(&message.purpose)
-    .bind(message.intern_email.clone())
-    .bind(message.answers_message)
-    .bind(message.recipients.join(" "))
-    .bind(message.raw.clone())
-    .bind(PENDING)
-    .bind(now)
-    .bind(now)
-    .execute(&mut **tx)
-    .await
-    .with_context(|| format!("cannot queue message {}", message.message_id))?;
-    Ok(result.rows_affected() > 0)
+    let queued = queue_all(tx, std::slice::from_ref(message))
+        .await
+        .with_context(|| format!("cannot queue message {}", message.message_id))?;
+    Ok(queued > 0)
 }
 
 /// How many rows one INSERT of [`queue_all`] carries (9 parameters each,
