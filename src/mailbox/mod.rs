@@ -163,9 +163,16 @@ impl Mailbox {
     }
 
     /// The messages of the selected folder whose UID is above `last_uid`,
-    /// oldest first, at most `max`, skipping those flagged \Deleted (moved
-    /// already, by a copy that could not be expunged). When it returns
+    /// oldest first, at most `max`, whatever their flags. When it returns
     /// `max` messages there may be more: call it again before waiting.
+    ///
+    /// Flags are deliberately ignored. Another client (the referent's mail
+    /// program, a phone) may mark a reply \Seen or even \Deleted before
+    /// the daemon gets to it; it is still a reply, and skipping it would
+    /// lose it for good. Our own copies flagged \Deleted by the fallback of
+    /// [`Mailbox::move_to`] need no filter: they are at or below the
+    /// recorded position. After a UIDVALIDITY change they are read again
+    /// and recognised as duplicates by Message-ID and content hash.
     ///
     /// It starts with a NOOP: Dovecot (like most servers) shows a session
     /// the messages delivered since its last command only at the end of a
@@ -180,7 +187,7 @@ impl Mailbox {
         // Everything announced so far is in the view the search works on.
         self.drain_unsolicited();
         self.pending_change = false;
-        let query = format!("UID {}:* UNDELETED", last_uid.saturating_add(1));
+        let query = format!("UID {}:*", last_uid.saturating_add(1));
         let found = within(timeout, "UID SEARCH", self.session()?.uid_search(&query)).await?;
         let uids: Vec<u32> = found
             .into_iter()
@@ -219,7 +226,14 @@ impl Mailbox {
     /// (\Deleted)` + `UID EXPUNGE` of exactly these UIDs (UIDPLUS). Without
     /// UIDPLUS the copy is flagged \Deleted and left there: a plain EXPUNGE
     /// would also erase every message another client flagged \Deleted, which
-    /// is not ours to decide. [`Mailbox::fetch_after`] skips such messages.
+    /// is not ours to decide.
+    ///
+    /// When another client has just expunged some of `uids` (moved them
+    /// elsewhere, say) and this session has not been told yet, Dovecot
+    /// refuses the whole command with `NO [EXPUNGEISSUED]`. A NOOP brings
+    /// the expunges into this session's view; the same command is then
+    /// tried once more, and UID commands skip UIDs that no longer exist.
+    /// Without this the daemon dropped its connection and reconnected.
     pub async fn move_to(&mut self, uids: &[u32], folder: &str) -> Result<Moved> {
         if uids.is_empty() {
             return Ok(Moved::Moved);
@@ -228,25 +242,45 @@ impl Mailbox {
         let set = uid_set(uids);
         let message = format!("cannot move messages {set} to {folder:?} on {}", self.address);
         let context = || message.clone();
-        let capabilities = self.capabilities;
-        let session = self.session()?;
-        let outcome = within(timeout, "moving messages", async {
-            if capabilities.move_command {
-                session.uid_mv(&set, folder).await?;
-                return Ok::<_, async_imap::error::Error>(Moved::Moved);
+        let outcome = match self.try_move(&set, folder).await {
+            Err(async_imap::error::Error::No(text)) if text.contains("EXPUNGEISSUED") => {
+                within(timeout, "NOOP", self.session()?.noop()).await.with_context(context)?;
+                self.drain_unsolicited();
+                self.try_move(&set, folder).await
             }
-            session.uid_copy(&set, folder).await?;
-            session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)").await?.try_collect::<Vec<_>>().await?;
+            outcome => outcome,
+        };
+        let outcome = outcome.map_err(anyhow::Error::from).with_context(context)?;
+        self.drain_unsolicited();
+        Ok(outcome)
+    }
+
+    /// One attempt of [`Mailbox::move_to`], its IMAP error kept apart.
+    async fn try_move(&mut self, set: &str, folder: &str) -> async_imap::error::Result<Moved> {
+        let timeout = self.timeout;
+        let capabilities = self.capabilities;
+        let lost = || async_imap::error::Error::ConnectionLost;
+        let session = self.session.as_mut().ok_or_else(lost)?;
+        let attempt = async {
+            if capabilities.move_command {
+                session.uid_mv(set, folder).await?;
+                return Ok(Moved::Moved);
+            }
+            session.uid_copy(set, folder).await?;
+            session.uid_store(set, "+FLAGS.SILENT (\\Deleted)").await?.try_collect::<Vec<_>>().await?;
             if !capabilities.uidplus {
                 return Ok(Moved::CopiedAndFlaggedDeleted);
             }
-            session.uid_expunge(&set).await?.try_collect::<Vec<_>>().await?;
+            session.uid_expunge(set).await?.try_collect::<Vec<_>>().await?;
             Ok(Moved::Moved)
-        })
-        .await
-        .with_context(context)?;
-        self.drain_unsolicited();
-        Ok(outcome)
+        };
+        match tokio::time::timeout(timeout, attempt).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(async_imap::error::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer to the move within {}s", timeout.as_secs()),
+            ))),
+        }
     }
 
     /// Logs out politely (best effort: the connection is closed anyway).

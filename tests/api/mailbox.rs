@@ -8,6 +8,8 @@ use choixbot::mailbox::{Mailbox, Moved, Wake};
 use choixbot::settings::{ImapSettings, Security};
 use mailstack::{MailStack, BASIC_IMAP_CAPABILITY};
 
+use crate::other_client::OtherClient;
+
 const USER: &str = "choix@asso.example";
 const PROCESSED: &str = "choixbot-processed";
 const DELIVERY: Duration = Duration::from_secs(30);
@@ -165,15 +167,70 @@ async fn move_to_without_move_copies_flags_and_expunges_with_uidplus() {
 }
 
 #[tokio::test]
-async fn move_to_without_uidplus_never_expunges_and_fetch_skips_the_copy() {
+async fn move_to_without_uidplus_never_expunges() {
     let stack = start(MailStack::builder().imap_capability(BASIC_IMAP_CAPABILITY));
     let (moved, mut mailbox) = move_first_of_two(&stack).await;
     assert_eq!(moved, Moved::CopiedAndFlaggedDeleted);
     assert_eq!(subjects(&stack.messages_in(USER, PROCESSED)), vec!["to move"]);
     assert_eq!(stack.messages_in(USER, "INBOX").len(), 2, "no EXPUNGE without UIDPLUS");
     assert_eq!(stack.flagged_deleted_in(USER, "INBOX"), 1);
-    let left = mailbox.fetch_after(0, 10).await.unwrap();
-    assert_eq!(subjects(&left.into_iter().map(|m| m.raw).collect::<Vec<_>>()), vec!["to keep"]);
+    // The copy stays below the daemon's position, which is what keeps it
+    // from being read again (flags hide nothing, see the next test).
+    let all = mailbox.fetch_after(0, 10).await.unwrap();
+    let after_moved = mailbox.fetch_after(all[0].uid, 10).await.unwrap();
+    assert_eq!(subjects(&after_moved.into_iter().map(|m| m.raw).collect::<Vec<_>>()), vec!["to keep"]);
+}
+
+/// Regression: `fetch_after` searched `UNDELETED`, so a reply that the
+/// referent's mail program flagged \Deleted (or a phone "archived" that
+/// way) before the daemon saw it was never decided.
+#[tokio::test]
+async fn fetch_after_returns_messages_another_client_flagged_deleted_or_seen() {
+    let stack = start(MailStack::builder());
+    deliver(&stack, "deleted");
+    deliver(&stack, "seen");
+    deliver(&stack, "untouched");
+    let mut other = OtherClient::connect(stack.imap_port(), USER, stack.password(), "INBOX").await;
+    let uids = other.uids().await;
+    other.add_flags(&uids[..1], "\\Deleted \\Seen").await;
+    other.add_flags(&uids[1..2], "\\Seen \\Flagged").await;
+    assert_eq!(other.deleted().await, vec![uids[0]], "the test aimed wrong");
+
+    let mut mailbox = connect(&stack, Security::Tls).await;
+    mailbox.select("INBOX").await.unwrap();
+    let fetched = mailbox.fetch_after(0, 10).await.unwrap();
+    let raws: Vec<Vec<u8>> = fetched.into_iter().map(|m| m.raw).collect();
+    assert_eq!(subjects(&raws), vec!["deleted", "seen", "untouched"]);
+    other.logout().await;
+}
+
+/// Regression: when another client moved a message between our fetch and
+/// our move, Dovecot refused the move with `NO [EXPUNGEISSUED]` and the
+/// daemon dropped its connection and reconnected. The move now completes
+/// for the messages that are still there, on the same connection.
+#[tokio::test]
+async fn a_move_racing_another_clients_move_completes_on_the_same_connection() {
+    let stack = start(MailStack::builder());
+    deliver(&stack, "taken by the other client");
+    deliver(&stack, "ours");
+    let mut ours = connect(&stack, Security::Tls).await;
+    ours.ensure_folder(PROCESSED).await.unwrap();
+    ours.select("INBOX").await.unwrap();
+    let uids: Vec<u32> = ours.fetch_after(0, 10).await.unwrap().iter().map(|m| m.uid).collect();
+
+    let mut other = connect(&stack, Security::Tls).await;
+    other.ensure_folder("Autre").await.unwrap();
+    other.select("INBOX").await.unwrap();
+    other.move_to(&uids[..1], "Autre").await.unwrap();
+    other.logout().await.unwrap();
+
+    // `ours` has not been told of the expunge yet.
+    let moved = ours.move_to(&uids, PROCESSED).await.expect("the move goes on despite the race");
+    assert_eq!(moved, Moved::Moved);
+    assert_eq!(subjects(&stack.messages_in(USER, PROCESSED)), vec!["ours"]);
+    assert_eq!(subjects(&stack.messages_in(USER, "Autre")), vec!["taken by the other client"]);
+    assert!(stack.messages_in(USER, "INBOX").is_empty());
+    assert!(ours.fetch_after(0, 10).await.expect("the connection is still usable").is_empty());
 }
 
 /// Waits for a change while a message is delivered: the delivery starts
