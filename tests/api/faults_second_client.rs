@@ -1,7 +1,8 @@
 //! A second IMAP client in the same mailbox (SPEC §7): while the daemon
 //! works, another client (a referent's mail program) moves messages out of
-//! the INBOX. Whatever the interleaving, no message is decided twice, every
-//! decided reply is answered once, and the daemon keeps working.
+//! the INBOX, or flags them \Seen, \Flagged and \Deleted. Whatever the
+//! interleaving, no message is decided twice, every decided reply is
+//! answered once, and the daemon keeps working; flags hide no reply.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use choixbot::mailbox::Mailbox;
 
 use crate::mail_helpers::*;
+use crate::other_client::OtherClient;
 
 const OTHER_FOLDER: &str = "Autre";
 
@@ -42,19 +44,90 @@ async fn meddle(app: &MailApp, stop: Arc<AtomicBool>) -> usize {
     moved
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_second_client_moving_messages_never_causes_a_double_decision() {
-    let app = spawn_mail_app(&paris_time(chrono::Duration::days(30))).await;
+/// `count` interns of the sample session who have no proxy.
+async fn plain_interns(app: &MailApp, count: usize) -> Vec<String> {
     let store = app.app.store().await;
-    let interns: Vec<String> = store
+    store
         .intern_list()
         .await
         .unwrap()
         .into_iter()
         .filter(|i| i.proxy_email.is_none())
         .map(|i| i.email.as_str().to_string())
-        .take(13)
-        .collect();
+        .take(count)
+        .collect()
+}
+
+/// The flags a phone or a desktop client sets when the referent reads a
+/// reply, stars it and deletes it (without expunging).
+const USER_FLAGS: &str = "\\Seen \\Flagged \\Deleted";
+
+/// Sets [`USER_FLAGS`] on every message it sees in the INBOX until `stop`.
+async fn flag_everything(app: &MailApp, stop: Arc<AtomicBool>) {
+    let user = app.settings().imap.username.clone();
+    let mut other = OtherClient::connect(app.stack.imap_port(), &user, app.stack.password(), "INBOX").await;
+    let mut flagged = HashSet::new();
+    while !stop.load(Ordering::SeqCst) {
+        let new: Vec<u32> = other.uids().await.into_iter().filter(|uid| !flagged.contains(uid)).collect();
+        match other.add_flags(&new, USER_FLAGS).await {
+            Ok(()) => flagged.extend(new),
+            // Some were just moved away by the daemon: catch up, go on.
+            Err(_) => other.noop().await,
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    other.logout().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_second_client_flagging_messages_seen_or_deleted_hides_no_reply() {
+    let app = spawn_mail_app(&paris_time(chrono::Duration::days(30))).await;
+    let interns = plain_interns(&app, 11).await;
+    let (early, late) = interns.split_at(3);
+    // Read, starred and deleted before the daemon ever saw them.
+    for intern in early {
+        app.deliver_valid_reply(intern).await;
+    }
+    app.wait_for(BOT, early.len());
+    let user = app.settings().imap.username.clone();
+    let mut other = OtherClient::connect(app.stack.imap_port(), &user, app.stack.password(), "INBOX").await;
+    let uids = other.uids().await;
+    other.add_flags(&uids, USER_FLAGS).await.unwrap();
+    assert_eq!(other.deleted().await.len(), early.len(), "the test aimed wrong");
+    other.logout().await;
+
+    // Then flagged as they arrive, racing the daemon.
+    let daemon = app.start_daemon().await;
+    let stop = Arc::new(AtomicBool::new(false));
+    tokio::join!(flag_everything(&app, stop.clone()), async {
+        for intern in late {
+            app.deliver_valid_reply(intern).await;
+        }
+        app.wait_until_settled(interns.len() as i64).await;
+        app.wait_for_empty_inbox();
+        stop.store(true, Ordering::SeqCst);
+    });
+    daemon.stop().await;
+    app.wait_for_postfix_idle();
+
+    let rows = app.decided().await;
+    assert_eq!(rows.len(), interns.len(), "{rows:#?}");
+    for intern in &interns {
+        let confirmed =
+            rows.iter().filter(|r| r.intern.as_deref() == Some(intern) && r.verdict == "confirmed").count();
+        assert_eq!(confirmed, 1, "{intern}: {rows:#?}");
+        assert_eq!(app.mailbox(intern).len(), 1, "{intern} was not answered once");
+    }
+    assert_eq!(app.stack.messages_in(BOT, "choixbot-processed").len(), interns.len());
+    assert!(app.stack.messages_in(BOT, "INBOX").is_empty(), "a message was left behind");
+    // The move keeps the user's flags: what they deleted stays marked so.
+    assert!(app.stack.flagged_deleted_in(BOT, "choixbot-processed") >= early.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_second_client_moving_messages_never_causes_a_double_decision() {
+    let app = spawn_mail_app(&paris_time(chrono::Duration::days(30))).await;
+    let interns = plain_interns(&app, 13).await;
     let (racing, last) = interns.split_at(12);
     let daemon = app.start_daemon().await;
     let stop = Arc::new(AtomicBool::new(false));

@@ -192,8 +192,8 @@ async fn fetch_after_returns_messages_another_client_flagged_deleted_or_seen() {
     deliver(&stack, "untouched");
     let mut other = OtherClient::connect(stack.imap_port(), USER, stack.password(), "INBOX").await;
     let uids = other.uids().await;
-    other.add_flags(&uids[..1], "\\Deleted \\Seen").await;
-    other.add_flags(&uids[1..2], "\\Seen \\Flagged").await;
+    other.add_flags(&uids[..1], "\\Deleted \\Seen").await.unwrap();
+    other.add_flags(&uids[1..2], "\\Seen \\Flagged").await.unwrap();
     assert_eq!(other.deleted().await, vec![uids[0]], "the test aimed wrong");
 
     let mut mailbox = connect(&stack, Security::Tls).await;

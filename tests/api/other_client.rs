@@ -34,18 +34,24 @@ impl OtherClient {
     }
 
     /// Adds `flags` (e.g. `\Seen \Deleted`) to `uids`, without expunging.
-    pub async fn add_flags(&mut self, uids: &[u32], flags: &str) {
+    /// It fails (`NO [EXPUNGEISSUED]`) when some of them were just moved
+    /// away by another session: call [`OtherClient::noop`] and go on.
+    pub async fn add_flags(&mut self, uids: &[u32], flags: &str) -> async_imap::error::Result<()> {
         if uids.is_empty() {
-            return;
+            return Ok(());
         }
         let set = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
         self.session
             .uid_store(&set, format!("+FLAGS.SILENT ({flags})"))
-            .await
-            .expect("UID STORE")
+            .await?
             .try_collect::<Vec<_>>()
-            .await
-            .expect("UID STORE responses");
+            .await?;
+        Ok(())
+    }
+
+    /// Lets the server tell this session what other sessions changed.
+    pub async fn noop(&mut self) {
+        self.session.noop().await.expect("NOOP");
     }
 
     /// The UIDs flagged \Deleted in the selected folder.
