@@ -30,6 +30,10 @@ impl Reason {
             Self::TokenOfSomeoneElse => "La référence personnelle de ce message appartient à un autre interne : \
                  répondez depuis votre propre invitation, avec votre propre référence."
                 .into(),
+            Self::ExpiredToken => "La référence personnelle de ce message n'est plus valable : elle vient d'une \
+                 invitation envoyée à une adresse qui ne figure plus sur la liste d'appel. Répondez à la dernière \
+                 invitation que vous avez reçue, ou contactez les référents."
+                .into(),
             Self::TokenUsedBy { address } => format!(
                 "Votre référence personnelle a été utilisée depuis l'adresse {address}, qui n'est pas la vôtre : \
                  ce message n'a pas été pris en compte. Si vous ne l'avez pas transféré, prévenez les référents."

@@ -85,10 +85,11 @@ impl Processor {
         fetched: &[Fetched],
     ) -> anyhow::Result<Vec<Processed>> {
         let closed = self.session_closed().await?;
+        let mut tx = self.store.begin_write().await?;
+        self.follow_imports(&mut tx).await?;
         let mut batch = BatchState::default();
         let posts = self.session.posts.clone();
         let catalog = PostCatalog::new(&posts);
-        let mut tx = self.store.begin_write().await?;
         let mut results = Vec::new();
         for message in fetched {
             let uid = i64::from(message.uid);
@@ -113,6 +114,19 @@ impl Processor {
             self.outbox_wake.notify_one();
         }
         Ok(results)
+    }
+
+    /// Reads the session again if an import (posts, interns, pre-choices)
+    /// committed since it was read: a referent who fixes the call list
+    /// while the daemon runs must not have replies decided against the old
+    /// one. Checked inside the batch's write transaction, which on SQLite
+    /// holds the write lock, so no import can slip in during the batch.
+    async fn follow_imports(&mut self, tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> anyhow::Result<()> {
+        if store::revision(&mut **tx).await? != self.session.revision {
+            info!("the session was imported again: reading it afresh");
+            self.session.reload(&self.store).await?;
+        }
+        Ok(())
     }
 
     async fn process_one(

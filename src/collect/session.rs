@@ -25,6 +25,9 @@ pub struct SessionData {
     pub known: KnownPosts,
     /// The supernumerary cap of the session.
     pub supernumerary_cap: u32,
+    /// The session's revision when it was read (see [`Store::revision`]):
+    /// an import since then means the copy in memory is stale.
+    pub revision: Option<String>,
     /// Each group's posts and interns, sorted out once for the provisional
     /// allocations (one per confirmation).
     groups: HashMap<Group, GroupMembers>,
@@ -41,10 +44,14 @@ struct GroupMembers {
 
 impl SessionData {
     pub async fn load_with_cap(store: &Store, supernumerary_cap: u32) -> anyhow::Result<Self> {
+        // Read first: an import committed while the rest is read makes the
+        // copy look stale at the next batch, never fresh when it is not.
+        let revision = store.revision().await?;
         let posts = store.posts().await?;
         let stored = store.interns().await?;
         let wishes = store.wishes().await?;
-        let directory = Directory::new(&stored, &posts);
+        let mut directory = Directory::new(&stored, &posts);
+        directory.retire_tokens(store.retired_tokens().await?);
         let known = KnownPosts { ars_ids: directory.known_ars_ids() };
         let mut groups: HashMap<Group, GroupMembers> = HashMap::new();
         for post in &posts {
@@ -54,7 +61,16 @@ impl SessionData {
             groups.entry(s.intern.group.clone()).or_default().interns.push(s.intern.clone());
         }
         let interns = stored.into_iter().map(|s| (s.intern.email.clone(), s)).collect();
-        Ok(Self { posts: Arc::new(posts), interns, wishes, directory, known, supernumerary_cap, groups })
+        Ok(Self {
+            posts: Arc::new(posts),
+            interns,
+            wishes,
+            directory,
+            known,
+            supernumerary_cap,
+            revision,
+            groups,
+        })
     }
 
     /// Reads the session again from the database (after a rollback).

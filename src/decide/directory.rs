@@ -17,6 +17,9 @@ pub struct Directory {
     acts_for: HashMap<Email, Vec<Email>>,
     /// The owner of each token.
     tokens: HashMap<Token, Email>,
+    /// Tokens of addresses no longer on the call list (see
+    /// [`Directory::retire_tokens`]).
+    retired: HashSet<Token>,
     /// Every (ARS number, group) opening.
     openings: HashSet<(ArsId, Group)>,
     /// Every ARS number, all groups together.
@@ -47,8 +50,22 @@ impl Directory {
         self.acts_for.get(address).map(|interns| interns.iter().collect()).unwrap_or_default()
     }
 
+    /// Adds the tokens of addresses a re-import took off the call list.
+    /// Such a token is expired, not merely unknown: it was really issued,
+    /// so a reply carrying it is the answer to an invitation that no longer
+    /// stands, and is rejected with that reason instead of being judged by
+    /// its sender alone.
+    pub fn retire_tokens(&mut self, tokens: impl IntoIterator<Item = Token>) {
+        self.retired.extend(tokens.into_iter().filter(|token| !self.tokens.contains_key(token)));
+    }
+
     pub fn owner_of_token(&self, token: &Token) -> Option<&Email> {
         self.tokens.get(token)
+    }
+
+    /// Whether `token` was issued to an address no longer on the call list.
+    pub fn is_retired(&self, token: &Token) -> bool {
+        self.retired.contains(token)
     }
 
     pub fn group_of(&self, intern: &Email) -> Option<&Group> {

@@ -133,6 +133,15 @@ fn attribute(parsed: &ParsedReply, directory: &Directory) -> Result<Email, Decis
         return Err(unknown_sender("(no sender)"));
     };
     let represented = directory.represented_by(sender);
+    if parsed.token.as_ref().is_some_and(|token| directory.is_retired(token)) {
+        // Told to the sender when the sender is registered; a stranger
+        // (typically the removed intern's own address) gets nothing.
+        return Err(Decision::Rejected {
+            intern: represented.first().map(|e| (*e).clone()),
+            reasons: vec![Reason::ExpiredToken],
+            warn_owner: None,
+        });
+    }
     let token_owner = parsed.token.as_ref().and_then(|token| directory.owner_of_token(token));
     match (token_owner, represented.as_slice()) {
         // The token is the sender's own (as intern or as proxy).

@@ -28,6 +28,10 @@ pub enum Reason {
     },
     /// The personal reference in the message belongs to another intern.
     TokenOfSomeoneElse,
+    /// The personal reference in the message was issued with an invitation
+    /// to an address that is no longer on the call list (the intern was
+    /// removed, or their address changed): it has expired.
+    ExpiredToken,
     /// Told to the owner of a token: their reference was used from
     /// another address, and that message was not taken into account.
     TokenUsedBy {

@@ -201,3 +201,34 @@ fn a_failed_authentication_rejects_even_a_valid_reply() {
         matches!(decision, Decision::Rejected { ref reasons, .. } if reasons == &[Reason::AuthenticationFailed])
     );
 }
+
+#[test]
+fn an_expired_token_is_rejected_even_from_a_registered_address() {
+    let mut f = fixture();
+    // Hugo was imported under another address before, and replies from
+    // his current one to the old invitation.
+    let old = Token::generate();
+    f.directory.retire_tokens([old.clone()]);
+    let decision = f.decide(&reply("hugo@ex.fr", Some(old.clone()), &["1234"], &[]));
+    let Decision::Rejected { intern, reasons, warn_owner } = decision else { panic!("{decision:?}") };
+    assert_eq!(intern, Some(email("hugo@ex.fr")), "a registered sender is told why");
+    assert_eq!(reasons, vec![Reason::ExpiredToken]);
+    assert_eq!(warn_owner, None);
+
+    // The removed intern's own address is nobody's now: no one to tell.
+    let decision = f.decide(&reply("removed@ex.fr", Some(old), &["1234"], &[]));
+    assert!(
+        matches!(decision, Decision::Rejected { intern: None, ref reasons, .. } if reasons == &[Reason::ExpiredToken]),
+        "{decision:?}"
+    );
+}
+
+#[test]
+fn a_token_in_use_is_never_retired() {
+    let mut f = fixture();
+    let lea = f.token("lea@ex.fr");
+    f.directory.retire_tokens([lea.clone()]);
+    assert!(!f.directory.is_retired(&lea));
+    let decision = f.decide(&reply("lea@ex.fr", Some(lea), &["1234"], &[]));
+    assert!(matches!(decision, Decision::Confirmed { .. }), "{decision:?}");
+}

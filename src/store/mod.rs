@@ -26,7 +26,7 @@ use sqlx::{AnyPool, Executor, Transaction};
 pub use mail::{
     record_bounce, record_message, set_position, AuditMessage, Incoming, MailCounts, MailboxPosition,
 };
-pub use session::{set_state, set_wishes, Replaced, StoredIntern, SOURCE_EMAIL, SOURCE_IMPORT};
+pub use session::{revision, set_state, set_wishes, Replaced, StoredIntern, SOURCE_EMAIL, SOURCE_IMPORT};
 
 /// Which database is behind the `Any` pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

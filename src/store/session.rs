@@ -58,6 +58,7 @@ impl Store {
             .await
             .with_context(|| format!("cannot store post {} ({})", post.ars_id, post.group))?;
         }
+        bump_revision(&mut tx).await?;
         tx.commit().await?;
         Ok(Replaced { previous, now: posts.len() as u64 })
     }
@@ -115,6 +116,7 @@ impl Store {
                     .await?;
             }
         }
+        bump_revision(&mut tx).await?;
         tx.commit().await?;
         Ok(Replaced { previous, now: interns.len() as u64 })
     }
@@ -139,6 +141,26 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(stored_intern).collect()
+    }
+
+    /// The tokens of addresses no longer on the call list: issued with an
+    /// invitation, then retired when a re-import removed the intern or
+    /// changed their address. They come back to life if the address is
+    /// imported again (tokens are kept by address).
+    pub async fn retired_tokens(&self) -> anyhow::Result<Vec<Token>> {
+        let rows = sqlx::query("SELECT token FROM tokens WHERE email NOT IN (SELECT email FROM interns)")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|row| Token::parse(&row.try_get::<String, _>(0)?).map_err(anyhow::Error::msg))
+            .collect()
+    }
+
+    /// The revision of the session's set-up: it changes with every import
+    /// of posts, interns or pre-choices, so that a running daemon knows
+    /// when to read the session again.
+    pub async fn revision(&self) -> anyhow::Result<Option<String>> {
+        revision(self.pool()).await
     }
 
     /// The interns alone, without tokens.
@@ -174,6 +196,7 @@ impl Store {
             set_wishes(&mut tx, &choice.email, &choice.wishes, SOURCE_IMPORT, None).await?;
             stored += 1;
         }
+        bump_revision(&mut tx).await?;
         tx.commit().await?;
         Ok((Replaced { previous, now: stored }, kept))
     }
@@ -197,6 +220,30 @@ impl Store {
             .await?;
         Ok(row.map(|row| row.try_get(0)).transpose()?)
     }
+}
+
+/// The session-state key marking the imports (see [`Store::revision`]).
+const REVISION: &str = "revision";
+
+/// The current revision (`None` before any import), read through
+/// `executor`: the pool, or a transaction that must see a consistent
+/// session.
+pub async fn revision<'e>(
+    executor: impl sqlx::Executor<'e, Database = Any>,
+) -> anyhow::Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT value FROM session_state WHERE key = $1")
+        .bind(REVISION)
+        .fetch_optional(executor)
+        .await?)
+}
+
+/// Marks an import inside its transaction with a value never used before
+/// (the instant and a random number), not a counter: two imports racing
+/// on PostgreSQL could both read the same counter and write the same next
+/// value, and a daemon that loaded between them would miss the second.
+async fn bump_revision(tx: &mut Transaction<'static, Any>) -> anyhow::Result<()> {
+    let value = format!("{}-{:016x}", now_ms(), rand::random::<u64>());
+    set_state(tx, REVISION, &value).await
 }
 
 /// Sets an intern's current wishes and records them in the history, inside

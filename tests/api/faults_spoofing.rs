@@ -108,3 +108,62 @@ async fn forged_and_borrowed_identities_are_rejected_and_answers_go_only_to_regi
     let owner_email = choixbot::domain::Email::parse(owner).unwrap();
     assert!(!wishes.contains_key(&owner_email), "someone else's reply set the owner's wishes");
 }
+
+/// The call list with `removed` taken off and `moved`'s address replaced
+/// by `new_address`, as the referent would re-import it.
+fn corrected_call_list(removed: &str, moved: &str, new_address: &str) -> String {
+    let original = std::fs::read_to_string(crate::helpers::samples_dir().join("interns.csv")).unwrap();
+    assert!(original.contains(removed) && original.contains(moved), "the sample changed");
+    original
+        .lines()
+        .filter(|line| !line.contains(removed))
+        .map(|line| line.replace(moved, new_address))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Tokens do not expire with time; they expire with the call list. A
+/// token issued to an address that a re-import took off the list (the
+/// intern was removed, or their address was corrected) is refused with its
+/// own reason, even while the daemon was already running at the import.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_of_addresses_taken_off_the_call_list_have_expired() {
+    let app = spawn_mail_app(&paris_time(chrono::Duration::days(30))).await;
+    let [removed, moved, witness] = PLAIN_INTERNS;
+    let new_address = "nouvelle.adresse@exemple.fr";
+    let (removed_token, moved_token) = (app.token(removed).await, app.token(moved).await);
+    let daemon = app.start_daemon().await;
+    app.deliver_valid_reply(witness).await;
+    app.wait_until_settled(1).await;
+
+    // The referent fixes the call list while the daemon runs.
+    let file = app.app.write("interns-corrected.csv", corrected_call_list(removed, moved, new_address));
+    tokio::task::block_in_place(|| app.app.ok(&["import", "interns", file.to_str().unwrap()]));
+
+    let body = format!("{}\n", app.posts_of(witness).await.remove(0));
+    // The removed intern answers their own invitation.
+    app.deliver(removed, &reply(removed, Some(&removed_token), "Re: choix", &body));
+    // The corrected intern answers the invitation sent to the old address…
+    app.deliver(new_address, &reply(new_address, Some(&moved_token), "Re: choix", &body));
+    app.wait_until_settled(3).await;
+    // …and then writes from the new address without a token: that stands.
+    app.deliver(new_address, &reply(new_address, None, "Re: choix", &body));
+    app.wait_until_settled(4).await;
+    daemon.stop().await;
+    app.wait_for_postfix_idle();
+
+    let rows = app.decided().await;
+    let expired: Vec<_> = rows.iter().filter(|r| r.reasons.contains("expired_token")).collect();
+    assert_eq!(expired.len(), 2, "{rows:#?}");
+    assert!(expired.iter().all(|r| r.verdict == "rejected"), "{rows:#?}");
+    assert_eq!(expired[0].intern, None, "the removed intern is nobody now: {rows:#?}");
+    assert_eq!(expired[1].intern.as_deref(), Some(new_address), "{rows:#?}");
+    assert_eq!(rows[3].verdict, "confirmed", "the corrected address was not taken up: {rows:#?}");
+
+    let explained = app.wait_for_matching(new_address, "the expired-token rejection", |_, text| {
+        text.contains("n'est plus valable")
+    });
+    assert!(!explained.is_empty());
+    assert_eq!(app.mailbox(new_address).len(), 2, "one rejection and one confirmation");
+    assert!(app.mailbox(removed).is_empty(), "the removed intern's address got an answer");
+}
