@@ -1,8 +1,9 @@
 //! IMAP connections that fail in the network (SPEC §7), through
 //! [`FaultProxy`]: a connection that goes silent (packets dropped, no FIN)
 //! is detected by the command timeout and replaced; a connection cut in the
-//! middle of a FETCH is replaced and the message fetched again. Nothing is
-//! lost, nothing decided twice.
+//! middle of a FETCH, or Dovecot restarted in the middle of one, is
+//! replaced and the message fetched again. Nothing is lost, nothing
+//! decided twice.
 
 use crate::faults_proxy::FaultProxy;
 use crate::mail_helpers::*;
@@ -10,11 +11,24 @@ use crate::mail_helpers::*;
 /// Sends choixbot's IMAP traffic through `proxy`, with a short command
 /// timeout.
 fn through_proxy(app: &MailApp, proxy: &FaultProxy) {
+    through_proxy_with_timeout(app, proxy, 3);
+}
+
+fn through_proxy_with_timeout(app: &MailApp, proxy: &FaultProxy, seconds: u64) {
     let config = std::fs::read_to_string(&app.app.config).unwrap();
     let config = config
         .replacen(&format!("port = {}", app.stack.imaps_port()), &format!("port = {}", proxy.port), 1)
-        .replacen("timeout_seconds = 15", "timeout_seconds = 3", 1);
+        .replacen("timeout_seconds = 15", &format!("timeout_seconds = {seconds}"), 1);
     std::fs::write(&app.app.config, config).unwrap();
+}
+
+/// Delivers a 4 MB reply from `intern`: its FETCH takes long enough to be
+/// interrupted in the middle.
+async fn deliver_big_reply(app: &MailApp, intern: &str) {
+    let post = app.posts_of(intern).await.remove(0);
+    let token = app.token(intern).await;
+    let padding = "Lorem ipsum dolor sit amet, consectetur adipiscing elit.\r\n".repeat(70_000);
+    app.deliver(intern, &reply(intern, Some(&token), "Re: choix", &format!("{post}\r\n\r\n--\r\n{padding}")));
 }
 
 async fn check_once(app: &MailApp, interns: &[&str]) {
@@ -56,10 +70,7 @@ async fn a_connection_cut_during_fetch_is_fetched_again_once() {
     through_proxy(&app, &proxy);
     // A 4 MB reply: the cut falls in the middle of its FETCH.
     let [big, small, _] = PLAIN_INTERNS;
-    let post = app.posts_of(big).await.remove(0);
-    let token = app.token(big).await;
-    let padding = "Lorem ipsum dolor sit amet, consectetur adipiscing elit.\r\n".repeat(70_000);
-    app.deliver(big, &reply(big, Some(&token), "Re: choix", &format!("{post}\r\n\r\n--\r\n{padding}")));
+    deliver_big_reply(&app, big).await;
     app.deliver_valid_reply(small).await;
     app.wait_for(BOT, 2);
     proxy.cut_next_transfer_after(1024 * 1024);
@@ -69,6 +80,38 @@ async fn a_connection_cut_during_fetch_is_fetched_again_once() {
     app.wait_for_empty_inbox();
     daemon.stop().await;
     assert!(proxy.connections() >= 2, "the cut did not happen: the test aimed wrong");
+    app.wait_for_postfix_idle();
+    check_once(&app, &[big, small]).await;
+}
+
+/// Dovecot restarted while it is sending a FETCH: the proxy holds the
+/// transfer after 1 MB (Dovecot blocks writing the rest), Dovecot is
+/// restarted (its IMAP process killed mid-command), then the proxy lets the
+/// remains through. The daemon sees the connection end in the middle of the
+/// literal, reconnects once Dovecot is back, and fetches again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dovecot_restarted_during_a_fetch_the_message_is_fetched_again_once() {
+    let mut app = spawn_mail_app(&paris_time(chrono::Duration::days(30))).await;
+    let proxy = FaultProxy::start(app.stack.imaps_port()).await;
+    // A timeout longer than the restart: the restart, not the timeout, is
+    // what ends the FETCH.
+    through_proxy_with_timeout(&app, &proxy, 30);
+    let [big, small, _] = PLAIN_INTERNS;
+    deliver_big_reply(&app, big).await;
+    app.deliver_valid_reply(small).await;
+    app.wait_for(BOT, 2);
+    proxy.hold_next_transfer_after(1024 * 1024);
+
+    let daemon = app.start_daemon().await;
+    proxy.wait_until_held(std::time::Duration::from_secs(60)).await;
+    assert!(app.decided().await.is_empty(), "decided before the FETCH ended");
+    tokio::task::block_in_place(|| app.stack.restart_dovecot()).expect("Dovecot restarts");
+    proxy.release();
+
+    app.wait_until_settled(2).await;
+    app.wait_for_empty_inbox();
+    daemon.stop().await;
+    assert!(proxy.connections() >= 2, "the daemon never reconnected");
     app.wait_for_postfix_idle();
     check_once(&app, &[big, small]).await;
 }

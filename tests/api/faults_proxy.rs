@@ -1,6 +1,8 @@
 //! A TCP proxy between choixbot and Dovecot that can fail the way networks
 //! do: stop forwarding without closing anything (packets dropped, no FIN),
-//! or cut a connection in the middle of a transfer.
+//! or cut a connection in the middle of a transfer. It can also hold a
+//! transfer half-way, so that a test acts on the server (restarts it) at an
+//! exact point of a command.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -18,6 +20,13 @@ struct State {
     /// Cut the next connection once this many bytes came from the server
     /// (0: never). Used once.
     cut_after: AtomicUsize,
+    /// Hold the next connection once this many bytes came from the server
+    /// (0: never), until [`FaultProxy::release`]. Used once.
+    hold_after: AtomicUsize,
+    /// Signalled when a transfer is being held.
+    held: tokio::sync::Notify,
+    /// Signalled to let a held transfer go on.
+    released: tokio::sync::Notify,
 }
 
 /// A running proxy (it lives as long as the test's runtime).
@@ -39,8 +48,11 @@ impl FaultProxy {
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 shared.connections.fetch_add(1, Ordering::SeqCst);
-                let upstream = TcpStream::connect(("127.0.0.1", upstream_port)).await.unwrap();
-                tokio::spawn(forward(client, upstream, shared.clone()));
+                // While the server restarts, a connection is refused: the
+                // client is closed at once, as the server itself would.
+                if let Ok(upstream) = TcpStream::connect(("127.0.0.1", upstream_port)).await {
+                    tokio::spawn(forward(client, upstream, shared.clone()));
+                }
             }
         });
         FaultProxy { port, state }
@@ -54,6 +66,25 @@ impl FaultProxy {
     /// The next connection to receive `bytes` from the server is closed.
     pub fn cut_next_transfer_after(&self, bytes: usize) {
         self.state.cut_after.store(bytes, Ordering::SeqCst);
+    }
+
+    /// The next connection to receive `bytes` from the server stops
+    /// reading from it (the server blocks writing the rest) until
+    /// [`FaultProxy::release`].
+    pub fn hold_next_transfer_after(&self, bytes: usize) {
+        self.state.hold_after.store(bytes, Ordering::SeqCst);
+    }
+
+    /// Waits until a transfer is held; panics after `timeout`.
+    pub async fn wait_until_held(&self, timeout: std::time::Duration) {
+        if tokio::time::timeout(timeout, self.state.held.notified()).await.is_err() {
+            panic!("no transfer reached the hold point within {timeout:?}: the test aimed wrong");
+        }
+    }
+
+    /// Lets the held transfer go on.
+    pub fn release(&self) {
+        self.state.released.notify_one();
     }
 
     /// How many connections were accepted.
@@ -91,6 +122,11 @@ async fn forward(client: TcpStream, upstream: TcpStream, state: Arc<State>) {
             let limit = state.cut_after.load(Ordering::SeqCst);
             if limit > 0 && received > limit && state.cut_after.swap(0, Ordering::SeqCst) > 0 {
                 return true;
+            }
+            let hold = state.hold_after.load(Ordering::SeqCst);
+            if hold > 0 && received > hold && state.hold_after.swap(0, Ordering::SeqCst) > 0 {
+                state.held.notify_one();
+                state.released.notified().await;
             }
             if client_write.write_all(&buffer[..n]).await.is_err() {
                 break;
