@@ -47,6 +47,22 @@ async fn a_450_is_retried_until_delivered_and_a_554_is_failed_in_status() {
     assert_eq!(app.mailbox(normal).len(), 1);
 }
 
+/// How many attempts the default retry schedule makes in an hour.
+const HOUR_OF_ATTEMPTS: i64 = 7;
+
+#[test]
+fn the_default_schedule_makes_seven_attempts_in_an_hour() {
+    let policy = choixbot::outbox::worker::RetryPolicy::default();
+    // The attempt made at `at`, then the wait that follows its failure.
+    let mut at = std::time::Duration::ZERO;
+    let mut attempts = 0;
+    while at < std::time::Duration::from_secs(3600) {
+        attempts += 1;
+        at += policy.delay(attempts - 1);
+    }
+    assert_eq!(attempts, HOUR_OF_ATTEMPTS);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_smtp_server_down_then_back_loses_nothing() {
     let deadline = paris_time(chrono::Duration::days(30));
@@ -59,9 +75,12 @@ async fn an_smtp_server_down_then_back_loses_nothing() {
     app.wait_for_postfix_idle();
     app.stack.stop_smtp();
     let daemon = app.start_daemon().await;
+    // An hour down at the default schedule (30 s, doubling, capped at
+    // 30 min) is 7 failed attempts, the last ones at the cap. The same 7
+    // attempts on the shortened schedule (1 s, capped at 2 s) take 11 s.
     for intern in PLAIN_INTERNS {
-        app.wait_for_outbox(intern, "retries while the server is down", |rows| {
-            rows.len() == 1 && rows[0].0 == "pending" && rows[0].1 >= 2
+        app.wait_for_outbox(intern, "seven attempts while the server is down", |rows| {
+            rows.len() == 1 && rows[0].0 == "pending" && rows[0].1 >= HOUR_OF_ATTEMPTS
         })
         .await;
     }
