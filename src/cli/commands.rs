@@ -53,12 +53,23 @@ async fn import_file(database_url: &str, kind: ImportKind, file: &Path) -> Resul
         ImportKind::Posts => {
             let posts = import::parse_posts(&table).map_err(bad_rows)?;
             let replaced = store.replace_posts(&posts).await?;
-            format!("Imported {} post(s), replacing {}.", replaced.now, replaced.previous)
+            let message = format!("Imported {} post(s), replacing {}.", replaced.now, replaced.previous);
+            // The call list, imported first, takes the posts' spelling.
+            let mut interns = store.intern_list().await?;
+            let check = import::align_groups(&mut interns, &posts);
+            if !check.respelled.is_empty() {
+                store.replace_interns(&interns).await?;
+            }
+            with_notes(message, &check)
         }
         ImportKind::Interns => {
-            let interns = import::parse_interns(&table).map_err(bad_rows)?;
+            let mut interns = import::parse_interns(&table).map_err(bad_rows)?;
+            let check = import::align_groups(&mut interns, &store.posts().await?);
             let replaced = store.replace_interns(&interns).await?;
-            format!("Imported {} intern(s), replacing {}.", replaced.now, replaced.previous)
+            with_notes(
+                format!("Imported {} intern(s), replacing {}.", replaced.now, replaced.previous),
+                &check,
+            )
         }
         ImportKind::Choices => {
             let interns = store.intern_list().await?;
@@ -81,6 +92,14 @@ async fn import_file(database_url: &str, kind: ImportKind, file: &Path) -> Resul
     store.close().await;
     println!("{message}");
     Ok(())
+}
+
+/// `message`, then one indented line per note of the group check.
+fn with_notes(mut message: String, check: &import::GroupCheck) -> String {
+    for note in check.notes() {
+        message.push_str(&format!("\n  {note}"));
+    }
+    message
 }
 
 /// Settings when the file exists; commands that only read the database

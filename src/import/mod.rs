@@ -12,6 +12,7 @@
 mod choices;
 mod columns;
 mod delimited;
+mod groups;
 mod interns;
 mod posts;
 mod rows;
@@ -22,6 +23,8 @@ use std::fmt;
 use std::path::Path;
 
 use crate::domain::{Intern, Post, PreChoice};
+
+pub use groups::{align_groups, check_groups, GroupCheck};
 
 /// One bad row (or a file-level problem, with `line` 0 or the header line).
 #[derive(Debug, Clone, PartialEq, Eq)]

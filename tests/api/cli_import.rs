@@ -168,3 +168,62 @@ async fn prechoices_are_imported_as_wishes() {
     assert_eq!(ids, ["2345", "1234"]);
     store.close().await;
 }
+
+/// The groups of `app`'s call list, by intern email.
+async fn groups_of(app: &TestApp) -> Vec<(String, String)> {
+    let store = app.store().await;
+    let groups = store
+        .intern_list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| (i.email.as_str().to_string(), i.group.as_str().to_string()))
+        .collect();
+    store.close().await;
+    groups
+}
+
+/// Regression: a call list writing "PEDIATRIE" where the ARS's posts say
+/// "Pédiatrie" was stored as is, and every reply of those interns was then
+/// refused as "not open to your group".
+#[tokio::test]
+async fn a_group_spelled_differently_from_the_posts_takes_the_posts_spelling() {
+    let app = spawn_app().await;
+    let posts = app.write("posts.csv", POSTS);
+    app.ok(&["import", "posts", posts.to_str().unwrap()]);
+    let shouting =
+        INTERNS.replacen(";Pédiatrie;lea", ";PEDIATRIE;lea", 1).replacen(";Psychiatrie;", ";Psychiatry;", 1);
+    let interns = app.write("interns.csv", shouting);
+    let stdout = app.ok(&["import", "interns", interns.to_str().unwrap()]);
+    assert!(
+        stdout.contains(r#"group "PEDIATRIE" of 1 intern(s) is written "Pédiatrie" in the posts"#),
+        "{stdout}"
+    );
+    assert!(stdout.contains(r#"warning: group "Psychiatry" of 1 intern(s) has no post"#), "{stdout}");
+    assert!(stdout.contains(r#"note: group "Psychiatrie" has posts but no intern"#), "{stdout}");
+    let groups = groups_of(&app).await;
+    assert!(groups.contains(&("lea.martin@gmail.com".into(), "Pédiatrie".into())), "{groups:?}");
+    assert!(groups.contains(&("chloe.petit@free.fr".into(), "Psychiatry".into())), "{groups:?}");
+}
+
+#[tokio::test]
+async fn posts_imported_after_the_call_list_respell_its_groups_and_keep_the_tokens() {
+    let app = spawn_app().await;
+    let interns = app.write("interns.csv", INTERNS.replace(";Pédiatrie;", ";pediatrie;"));
+    app.ok(&["import", "interns", interns.to_str().unwrap()]);
+    let store = app.store().await;
+    let tokens_before = store.interns().await.unwrap();
+    let posts = app.write("posts.csv", POSTS);
+    let stdout = app.ok(&["import", "posts", posts.to_str().unwrap()]);
+    assert!(
+        stdout.contains(r#"group "pediatrie" of 2 intern(s) is written "Pédiatrie" in the posts"#),
+        "{stdout}"
+    );
+    let after = store.interns().await.unwrap();
+    for (before, after) in tokens_before.iter().zip(&after) {
+        assert_eq!(before.token, after.token, "the token of {} changed", after.intern.email);
+    }
+    store.close().await;
+    let groups = groups_of(&app).await;
+    assert_eq!(groups.iter().filter(|(_, group)| group == "Pédiatrie").count(), 2, "{groups:?}");
+}
