@@ -208,7 +208,25 @@ impl Processor {
         let authentication_failed =
             authentication::failed(raw, &self.settings.security.trusted_authserv_ids, parsed.kind);
         let context = decide::Context { directory: &self.session.directory, closed, authentication_failed };
-        Ok(decide::decide(parsed, context))
+        match decide::decide(parsed, context) {
+            Decision::Bounce { intern } => {
+                Ok(Decision::Bounce { intern: self.bounced(parsed).await?.or(intern) })
+            }
+            decision => Ok(decision),
+        }
+    }
+
+    /// The intern whose message a bounce returns, found by the returned
+    /// Message-ID in the outbox. It is exact where the failed address may
+    /// not be ours to recognise (a forward or an alias that bounced), so it
+    /// wins over the address the decision found.
+    async fn bounced(&self, parsed: &ParsedReply) -> anyhow::Result<Option<crate::domain::Email>> {
+        let Some(id) = &parsed.bounced_message_id else { return Ok(None) };
+        let Some(intern) = self.store.intern_of_our_message(&format!("<{id}>")).await? else {
+            return Ok(None);
+        };
+        // Only an intern still on the call list.
+        Ok(crate::domain::Email::parse(&intern).ok().filter(|email| self.session.interns.contains_key(email)))
     }
 
     fn is_our_own(&self, raw: &[u8], parsed: &ParsedReply) -> bool {

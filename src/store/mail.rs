@@ -128,6 +128,19 @@ pub async fn record_bounce(
 }
 
 impl Store {
+    /// The intern one of our messages was about, by its Message-ID (with
+    /// its angle brackets, as the outbox keeps it): how a bounce that
+    /// returns our message is attributed when its failed address is not a
+    /// registered one (a forward, an alias).
+    pub async fn intern_of_our_message(&self, message_id: &str) -> anyhow::Result<Option<String>> {
+        let intern: Option<Option<String>> =
+            sqlx::query_scalar("SELECT intern_email FROM outbox WHERE message_id = $1")
+                .bind(message_id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(intern.flatten())
+    }
+
     pub async fn position(&self, folder: &str) -> anyhow::Result<Option<MailboxPosition>> {
         let row = sqlx::query("SELECT uidvalidity, last_uid FROM mailbox_state WHERE folder = $1")
             .bind(folder)
