@@ -15,6 +15,7 @@
 //! and connect again (with backoff).
 
 mod connect;
+mod folder_name;
 mod idle;
 
 use std::collections::BTreeSet;
@@ -138,14 +139,20 @@ impl Mailbox {
         let timeout = self.timeout;
         let message = format!("cannot create the IMAP folder {folder:?} on {}", self.address);
         let context = || message.clone();
+        let name = folder_name::encode(folder);
+        // async-imap sends the LIST pattern as given (a pattern may hold
+        // wildcards), so it is quoted here: a name with a space was read
+        // as two arguments. `*` and `%` stay wildcards even quoted, hence
+        // the exact comparison of what comes back.
+        let pattern = format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""));
         let session = self.session()?;
         let listed = within(timeout, "LIST", async {
-            session.list(Some(""), Some(folder)).await?.try_collect::<Vec<_>>().await
+            session.list(Some(""), Some(&pattern)).await?.try_collect::<Vec<_>>().await
         })
         .await
         .with_context(context)?;
-        if listed.is_empty() {
-            within(timeout, "CREATE", self.session()?.create(folder)).await.with_context(context)?;
+        if !listed.iter().any(|found| found.name() == name) {
+            within(timeout, "CREATE", self.session()?.create(&name)).await.with_context(context)?;
         }
         Ok(())
     }
@@ -153,9 +160,10 @@ impl Mailbox {
     /// Selects `folder` for the calls that follow.
     pub async fn select(&mut self, folder: &str) -> Result<FolderState> {
         let timeout = self.timeout;
-        let selected = within(timeout, "SELECT", self.session()?.select(folder))
-            .await
-            .with_context(|| format!("cannot select the IMAP folder {folder:?} on {}", self.address))?;
+        let selected =
+            within(timeout, "SELECT", self.session()?.select(folder_name::encode(folder)))
+                .await
+                .with_context(|| format!("cannot select the IMAP folder {folder:?} on {}", self.address))?;
         let uidvalidity = selected
             .uid_validity
             .ok_or_else(|| anyhow!("the IMAP server {} gave no UIDVALIDITY for {folder:?}", self.address))?;
@@ -261,12 +269,13 @@ impl Mailbox {
         let capabilities = self.capabilities;
         let lost = || async_imap::error::Error::ConnectionLost;
         let session = self.session.as_mut().ok_or_else(lost)?;
+        let folder = folder_name::encode(folder);
         let attempt = async {
             if capabilities.move_command {
-                session.uid_mv(set, folder).await?;
+                session.uid_mv(set, &folder).await?;
                 return Ok(Moved::Moved);
             }
-            session.uid_copy(set, folder).await?;
+            session.uid_copy(set, &folder).await?;
             session.uid_store(set, "+FLAGS.SILENT (\\Deleted)").await?.try_collect::<Vec<_>>().await?;
             if !capabilities.uidplus {
                 return Ok(Moved::CopiedAndFlaggedDeleted);

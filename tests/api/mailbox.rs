@@ -293,3 +293,22 @@ async fn a_certificate_from_an_unknown_ca_is_refused() {
     let text = format!("{error:#}");
     assert!(text.contains("cannot connect to IMAP server") && text.contains("TLS handshake"), "{text}");
 }
+
+/// Regression: folder names went to the server in UTF-8, which IMAP4rev1
+/// does not allow (Dovecot refuses "Choix traités" as invalid mUTF-7), so
+/// a processed folder named in French stopped the daemon at start.
+#[tokio::test]
+async fn a_folder_named_in_french_is_created_and_used_in_modified_utf7() {
+    let stack = start(MailStack::builder());
+    deliver(&stack, "to move");
+    let folder = "Choix traités";
+    let mut mailbox = connect(&stack, Security::Tls).await;
+    mailbox.ensure_folder(folder).await.expect("the folder is created");
+    mailbox.ensure_folder(folder).await.expect("and found the second time");
+    mailbox.select("INBOX").await.unwrap();
+    let uids: Vec<u32> = mailbox.fetch_after(0, 10).await.unwrap().iter().map(|m| m.uid).collect();
+    assert_eq!(mailbox.move_to(&uids, folder).await.unwrap(), Moved::Moved);
+    // Dovecot's Maildir keeps the name as IMAP spells it.
+    assert_eq!(subjects(&stack.messages_in(USER, "Choix trait&AOk-s")), vec!["to move"]);
+    assert_eq!(mailbox.select(folder).await.unwrap().exists, 1);
+}
