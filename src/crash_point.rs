@@ -1,4 +1,5 @@
-//! A test hook that simulates `kill -9` at a precise step of the daemon.
+//! Test hooks: `kill -9` at a precise step of the daemon, and a message
+//! that cannot be processed.
 //!
 //! The fault suite must prove that a crash at any step loses nothing and
 //! decides nothing twice (SPEC §7). Killing the process from outside cannot
@@ -19,4 +20,17 @@ pub fn reached(step: &str) {
         eprintln!("{VARIABLE}={step}: aborting as asked");
         std::process::abort();
     }
+}
+
+/// The variable naming a marker: a fetched message whose bytes contain it
+/// fails to be processed, as a message that trips an unforeseen error
+/// would. The fault suite uses it to prove that one such message does not
+/// stop the daemon.
+pub const FAIL_VARIABLE: &str = "CHOIXBOT_FAIL_ON";
+
+/// Whether processing `raw` must fail (only ever with [`FAIL_VARIABLE`]
+/// set).
+pub fn fails_on(raw: &[u8]) -> bool {
+    std::env::var(FAIL_VARIABLE)
+        .is_ok_and(|marker| !marker.is_empty() && raw.windows(marker.len()).any(|w| w == marker.as_bytes()))
 }

@@ -143,6 +143,13 @@ impl Status {
             "Interns: {} invited, {} bounced, {} replied, {} with valid wishes by email, {} without reply; {} rejected replies.\n\n",
             m.invited, m.bounced, m.replied, m.valid, m.no_reply, m.rejected
         ));
+        if m.unprocessable > 0 {
+            text.push_str(&format!(
+                "{} message(s) could not be processed and got no answer: read them with `choixbot audit SENDER` \
+                 or in the processed folder, and see the daemon's log.\n\n",
+                m.unprocessable
+            ));
+        }
         text.push_str(&status_table(&self.groups));
         if !self.outbox.is_empty() {
             text.push_str("\nOutbox:\n");

@@ -10,7 +10,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use tracing::info;
+use tracing::{info, warn};
+
+mod unprocessable;
 
 use super::answers::{self, Answers};
 use super::authentication;
@@ -64,7 +66,29 @@ impl Processor {
     /// Records and decides a batch of messages fetched from `folder`, in one
     /// transaction, and advances the recorded position to the batch's
     /// highest UID.
+    ///
+    /// A batch that fails is taken again one message at a time, so that
+    /// one message tripping an unforeseen error cannot hold up the others
+    /// (the daemon would otherwise fetch the same batch and fail again
+    /// forever). See [`Processor::one_at_a_time`].
     pub async fn process_batch(
+        &mut self,
+        folder: &str,
+        uidvalidity: i64,
+        fetched: &[Fetched],
+    ) -> anyhow::Result<Vec<Processed>> {
+        match self.attempt(folder, uidvalidity, fetched).await {
+            Ok(results) => Ok(results),
+            Err(error) => {
+                warn!(messages = fetched.len(), error = %format!("{error:#}"), "a batch failed: taking its messages one at a time");
+                self.one_at_a_time(folder, uidvalidity, fetched).await
+            }
+        }
+    }
+
+    /// One transaction for `fetched`; on failure the session in memory is
+    /// read again, since the transaction rolled back what it changed.
+    async fn attempt(
         &mut self,
         folder: &str,
         uidvalidity: i64,
@@ -72,10 +96,25 @@ impl Processor {
     ) -> anyhow::Result<Vec<Processed>> {
         let result = self.try_process_batch(folder, uidvalidity, fetched).await;
         if result.is_err() {
-            // The transaction rolled back: forget what it changed in memory.
             self.session.reload(&self.store).await?;
         }
         result
+    }
+
+    /// Records `last_uid` as the position in `folder`, unless the recorded
+    /// one (same UIDVALIDITY) is already beyond it.
+    async fn advance(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        folder: &str,
+        uidvalidity: i64,
+        last_uid: i64,
+    ) -> anyhow::Result<()> {
+        let last_uid = match self.store.position(folder).await? {
+            Some(known) if known.uidvalidity == uidvalidity => known.last_uid.max(last_uid),
+            _ => last_uid,
+        };
+        store::set_position(tx, folder, MailboxPosition { uidvalidity, last_uid }).await
     }
 
     async fn try_process_batch(
@@ -101,12 +140,7 @@ impl Processor {
             results.push(processed);
         }
         if let Some(last_uid) = fetched.iter().map(|f| i64::from(f.uid)).max() {
-            let known = self.store.position(folder).await?;
-            let last_uid = match known {
-                Some(p) if p.uidvalidity == uidvalidity => p.last_uid.max(last_uid),
-                _ => last_uid,
-            };
-            store::set_position(&mut tx, folder, MailboxPosition { uidvalidity, last_uid }).await?;
+            self.advance(&mut tx, folder, uidvalidity, last_uid).await?;
         }
         tx.commit().await?;
         crate::crash_point::reached("after_commit");
@@ -137,6 +171,9 @@ impl Processor {
         message: &Fetched,
     ) -> anyhow::Result<Processed> {
         let Place { folder, uidvalidity, closed, catalog } = place;
+        if crate::crash_point::fails_on(&message.raw) {
+            anyhow::bail!("{} asked this message to fail", crate::crash_point::FAIL_VARIABLE);
+        }
         let parsed = reply::parse(&message.raw, &self.session.known);
         let content_hash = reply::content_hash(&message.raw);
         let decision = self.decision(&message.raw, &parsed, &content_hash, batch, closed).await?;

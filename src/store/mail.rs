@@ -265,6 +265,9 @@ pub struct MailCounts {
     pub no_reply: i64,
     /// Messages recorded, all kinds.
     pub messages: i64,
+    /// Messages that failed to be processed (kept, never answered): the
+    /// referent should read them with `audit` or in the processed folder.
+    pub unprocessable: i64,
 }
 
 impl Store {
@@ -289,6 +292,7 @@ impl Store {
             valid: count("SELECT COUNT(*) FROM wishes w JOIN interns i ON i.email = w.email WHERE w.source = 'email'")
                 .await?,
             rejected: count("SELECT COUNT(*) FROM messages WHERE verdict = 'rejected'").await?,
+            unprocessable: count("SELECT COUNT(*) FROM messages WHERE verdict = 'unprocessable'").await?,
             no_reply: interns - replied,
             messages: count("SELECT COUNT(*) FROM messages").await?,
         })

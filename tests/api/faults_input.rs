@@ -129,3 +129,78 @@ async fn bad_input_gets_a_recorded_outcome_and_the_next_reply_is_answered() {
     let (_, text) = subject_and_text(&app.mailbox(numbers)[0]);
     assert!(text.len() < 200_000, "the answer to 50,000 numbers is {} bytes long", text.len());
 }
+
+/// NUL bytes in the Message-ID, References and Subject, which PostgreSQL
+/// cannot hold in a text column. They never reach choixbot as NULs:
+/// Dovecot replaces them on FETCH (IMAP forbids NUL outside BINARY), and
+/// the parser reads the result as any odd byte. This pins that down: the
+/// reply is decided, answered without a NUL, and the next one too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_bytes_in_headers_do_not_block_the_mailbox() {
+    let app = spawn_mail_app(&paris_time(chrono::Duration::days(30))).await;
+    let [poisoned, next, _] = PLAIN_INTERNS;
+    app.deliver_valid_reply(next).await;
+    app.wait_for(BOT, 1);
+    let post = app.posts_of(poisoned).await.remove(0);
+    let raw = format!(
+        "From: {poisoned}\r\nTo: {BOT}\r\nSubject: Re: choix \0 de stage\r\nMessage-ID: <ab\0cd@gmail.com>\r\n\
+         References: <x\0y@asso.example>\r\nDate: Mon, 16 Nov 2026 10:00:00 +0100\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{post}\r\n"
+    );
+    app.drop_into_inbox(raw.as_bytes());
+    let daemon = app.start_daemon().await;
+    app.wait_until_settled(2).await;
+    app.deliver_valid_reply(next).await;
+    app.wait_until_settled(3).await;
+    daemon.stop().await;
+    app.wait_for_postfix_idle();
+
+    let rows = app.decided().await;
+    let of = |email: &str| rows.iter().filter(|r| r.intern.as_deref() == Some(email)).count();
+    assert_eq!(of(poisoned), 1, "{rows:#?}");
+    assert_eq!(of(next), 2, "{rows:#?}");
+    assert!(rows.iter().all(|r| r.verdict == "confirmed"), "{rows:#?}");
+    let answer = app.wait_for(poisoned, 1).remove(0);
+    assert!(!answer.contains(&0), "a NUL byte went out in the answer");
+}
+
+/// One message that fails to be processed, whatever the reason (here the
+/// `CHOIXBOT_FAIL_ON` test hook), in the same fetch as good replies.
+/// Before, the whole batch failed again at every attempt and no reply was
+/// ever answered; now the good ones are decided, the bad one is kept as
+/// `unprocessable` (raw bytes, error, no answer) and shown in `status`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_unprocessable_message_does_not_hold_up_the_others() {
+    const MARKER: &str = "FAIL-HERE-5e1c";
+    let app = spawn_mail_app(&paris_time(chrono::Duration::days(30))).await;
+    let [bad, good, later] = PLAIN_INTERNS;
+    let post = app.posts_of(bad).await.remove(0);
+    app.deliver(bad, &reply(bad, Some(&app.token(bad).await), "Re: choix", &format!("{post}\n{MARKER}\n")));
+    app.deliver_valid_reply(good).await;
+    app.wait_for(BOT, 2);
+    let mut daemon = app.spawn_daemon_process_with(&[(choixbot::crash_point::FAIL_VARIABLE, MARKER)]);
+    app.wait_until_settled(2).await;
+    app.deliver_valid_reply(later).await;
+    app.wait_until_settled(3).await;
+    app.wait_for_empty_inbox();
+    terminate(&mut daemon);
+    app.wait_for_postfix_idle();
+
+    let rows = app.decided().await;
+    let verdict_of = |sender: &str| {
+        let row = rows.iter().find(|r| r.intern.as_deref() == Some(sender));
+        row.map(|r| r.verdict.clone()).unwrap_or_default()
+    };
+    assert_eq!(verdict_of(good), "confirmed", "{rows:#?}");
+    assert_eq!(verdict_of(later), "confirmed", "{rows:#?}");
+    let unprocessable: Vec<_> = rows.iter().filter(|r| r.verdict == "unprocessable").collect();
+    assert_eq!(unprocessable.len(), 1, "{rows:#?}");
+    assert!(unprocessable[0].reasons.contains(choixbot::crash_point::FAIL_VARIABLE), "{rows:#?}");
+    assert!(app.mailbox(bad).is_empty(), "an unprocessable message got an answer");
+    assert_eq!(app.mailbox(good).len(), 1);
+    assert_eq!(app.status_json()["mail"]["unprocessable"], 1);
+    assert!(app.app.ok(&["status"]).contains("1 message(s) could not be processed"));
+    // Kept for the referent: in the audit of its sender, and on the server.
+    assert!(app.app.ok(&["audit", bad]).contains("unprocessable"));
+    assert_eq!(app.stack.messages_in(BOT, "choixbot-processed").len(), 3);
+}

@@ -241,6 +241,14 @@ impl MailApp {
     /// (see `choixbot::crash_point`) when given. Its stderr goes to
     /// `daemon-N.log` in the test directory.
     pub fn spawn_daemon_process(&self, crash_at: Option<&str>) -> std::process::Child {
+        let hooks: Vec<(&str, &str)> =
+            crash_at.map(|step| (choixbot::crash_point::VARIABLE, step)).into_iter().collect();
+        self.spawn_daemon_process_with(&hooks)
+    }
+
+    /// [`MailApp::spawn_daemon_process`] with the test hooks' variables
+    /// (`choixbot::crash_point`) given as `(name, value)`.
+    pub fn spawn_daemon_process_with(&self, hooks: &[(&str, &str)]) -> std::process::Child {
         let log_name = format!("daemon-{}.log", rand_suffix());
         let log = std::fs::File::create(self.app.dir.path().join(log_name)).unwrap();
         let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("choixbot"));
@@ -248,6 +256,7 @@ impl MailApp {
             .current_dir(self.app.dir.path())
             .env_remove("DATABASE_URL")
             .env_remove(choixbot::crash_point::VARIABLE)
+            .env_remove(choixbot::crash_point::FAIL_VARIABLE)
             .env("RUST_LOG", "info")
             .arg("--config")
             .arg(&self.app.config)
@@ -256,9 +265,7 @@ impl MailApp {
             .arg("run")
             .stdout(std::process::Stdio::null())
             .stderr(log);
-        if let Some(step) = crash_at {
-            command.env(choixbot::crash_point::VARIABLE, step);
-        }
+        command.envs(hooks.iter().copied());
         command.spawn().expect("cannot start choixbot run")
     }
 
