@@ -72,11 +72,13 @@ fn line_numbers(line: &str, masked: &[(usize, usize)], out: &mut Vec<String>) {
                 if Some(index) == ordinal_prefix
                     || follows_ordinal_word(&tokens, index)
                     || is_ordinal_mark(&tokens, index)
+                    || is_inline_ordinal(&tokens, index, &live)
                 {
                     segment.after_words = false;
                     continue;
                 }
-                if segment.in_label || (segment.after_words && (line_has_label || quantity(&tokens, index))) {
+                let label_text = line_has_label && !follows_determiner(&tokens, index);
+                if segment.in_label || (segment.after_words && (label_text || quantity(&tokens, index))) {
                     continue;
                 }
                 out.push(line[*start..*end].to_string());
@@ -133,6 +135,24 @@ fn is_ordinal_mark(tokens: &[Token], index: usize) -> bool {
     matches!(tokens.get(index + 1), Some(Token::Punct('°' | 'º')))
 }
 
+/// "… 1) 1234 2) 5678": a one- or two-digit number followed by `)`, `]` or
+/// `.` and then by a number, inside the line, is an ordinal of a list
+/// typed on one line (the first one is [`leading_ordinal`]'s).
+fn is_inline_ordinal(tokens: &[Token], index: usize, live: &dyn Fn(&Token) -> bool) -> bool {
+    let Token::Number { start, end } = tokens[index] else { return false };
+    if end - start > 2 || !matches!(tokens.get(index + 1), Some(Token::Punct(')' | ']' | '.'))) {
+        return false;
+    }
+    tokens[index + 2..].iter().find(|t| !matches!(t, Token::Marker)).is_some_and(live)
+}
+
+/// "puis le 5678": right after a definite article, a number names a post
+/// even on a line where an earlier choice had words after it ("1234 en
+/// premier"), which otherwise make later numbers part of a label.
+fn follows_determiner(tokens: &[Token], index: usize) -> bool {
+    index > 0 && matches!(tokens[index - 1], Token::Word { determiner: true, .. })
+}
+
 /// "mes 3 choix": after words, a number followed by a lower-case word is a
 /// quantity, not a choice.
 fn quantity(tokens: &[Token], index: usize) -> bool {
@@ -140,7 +160,7 @@ fn quantity(tokens: &[Token], index: usize) -> bool {
     short
         && matches!(
             tokens.get(index + 1),
-            Some(Token::Word { lowercase: true, separator: false }) | Some(Token::OrdinalWord)
+            Some(Token::Word { lowercase: true, separator: false, .. }) | Some(Token::OrdinalWord)
         )
 }
 

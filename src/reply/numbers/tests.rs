@@ -32,3 +32,19 @@ fn numbers_that_are_not_choices_are_ignored() {
 fn regression_a_short_choice_with_a_label_is_not_a_list_ordinal() {
     assert_eq!(numbers("12 – CH Sud Francilien – Pédiatrie (Corbeil-Essonnes) – 1 poste"), ["12"]);
 }
+
+#[test]
+fn regression_a_list_typed_on_one_line_keeps_its_ordinals_out() {
+    assert_eq!(numbers("Mes choix : 1) 1204 2) 1211 3) 1315"), ["1204", "1211", "1315"]);
+    assert_eq!(numbers("1. 1204 2. 1211 3. n°1315"), ["1204", "1211", "1315"]);
+    // A short choice followed by its label is still a choice.
+    assert_eq!(numbers("1204, 12 (Corbeil)"), ["1204", "12"]);
+}
+
+#[test]
+fn regression_puis_le_after_a_choice_with_words_is_read() {
+    assert_eq!(numbers("Je souhaite le 1204 en premier, puis le 1211."), ["1204", "1211"]);
+    assert_eq!(numbers("le 1204 d'abord, ensuite la 1211 et enfin le 1315"), ["1204", "1211", "1315"]);
+    // A number in a label, without an article, is still label.
+    assert_eq!(numbers("1234 – Sainte-Anne, secteur 15, Paris"), ["1234"]);
+}

@@ -16,6 +16,9 @@ pub(super) enum Token {
         lowercase: bool,
         /// It separates list items: "et", "puis", "and"…
         separator: bool,
+        /// A definite article or contraction ("le", "la", "du", "au"):
+        /// in French prose "le 1234" names a post.
+        determiner: bool,
     },
     /// "n°", "no", "numéro", "#", "ARS", "poste": announces a number.
     Marker,
@@ -26,6 +29,7 @@ pub(super) enum Token {
 }
 
 const SEPARATORS: &[&str] = &["et", "puis", "ou", "and", "then", "or", "ensuite", "enfin", "sinon"];
+const DETERMINERS: &[&str] = &["le", "la", "l", "du", "au", "the"];
 const MARKERS: &[&str] = &["no", "num", "numéro", "numero", "number", "nr", "ars", "poste", "postes"];
 const ORDINAL_WORDS: &[&str] = &[
     "choix",
@@ -95,6 +99,7 @@ fn classify_word(word: &str) -> Token {
         Token::Word {
             lowercase: word.chars().next().is_some_and(char::is_lowercase),
             separator: SEPARATORS.contains(&lower.as_str()),
+            determiner: DETERMINERS.contains(&lower.as_str()),
         }
     }
 }
