@@ -74,7 +74,11 @@ fn line_numbers(line: &str, masked: &[(usize, usize)], out: &mut Vec<String>) {
                     || is_ordinal_mark(&tokens, index)
                     || is_inline_ordinal(&tokens, index, &live)
                 {
-                    segment.after_words = false;
+                    // A list item begins: what came before is not its label.
+                    segment = Segment::default();
+                    continue;
+                }
+                if follows_rank_word(&tokens, index) || opens_parenthesis(&tokens, index) {
                     continue;
                 }
                 let label_text = line_has_label && !follows_determiner(&tokens, index);
@@ -94,6 +98,7 @@ fn line_numbers(line: &str, masked: &[(usize, usize)], out: &mut Vec<String>) {
                 }
             }
             Token::Marker | Token::OrdinalWord => {}
+            Token::RankWord => segment.after_words = true,
             Token::Punct(c) => match c {
                 ',' | ';' | '>' | '/' | '|' | '.' | '!' | '?' | '&' | '+' => segment = Segment::default(),
                 ':' | '=' if !segment.has_choice => segment.after_words = false,
@@ -135,15 +140,40 @@ fn is_ordinal_mark(tokens: &[Token], index: usize) -> bool {
     matches!(tokens.get(index + 1), Some(Token::Punct('°' | 'º')))
 }
 
-/// "… 1) 1234 2) 5678": a one- or two-digit number followed by `)`, `]` or
-/// `.` and then by a number, inside the line, is an ordinal of a list
-/// typed on one line (the first one is [`leading_ordinal`]'s).
+/// "… 1) 1234 2) 5678", "#1 1234 #2 5678": a one- or two-digit number
+/// followed by `)`, `]` or `.`, or announced by `#`/"n°", and then followed
+/// by a number, inside the line, is an ordinal of a list typed on one line
+/// (the first one is [`leading_ordinal`]'s).
 fn is_inline_ordinal(tokens: &[Token], index: usize, live: &dyn Fn(&Token) -> bool) -> bool {
     let Token::Number { start, end } = tokens[index] else { return false };
-    if end - start > 2 || !matches!(tokens.get(index + 1), Some(Token::Punct(')' | ']' | '.'))) {
+    if end - start > 2 {
         return false;
     }
-    tokens[index + 2..].iter().find(|t| !matches!(t, Token::Marker)).is_some_and(live)
+    let next = match tokens.get(index + 1) {
+        Some(Token::Punct(')' | ']' | '.')) => index + 2,
+        _ if index > 0 && matches!(tokens[index - 1], Token::Marker) => index + 1,
+        _ => return false,
+    };
+    tokens
+        .get(next..)
+        .unwrap_or_default()
+        .iter()
+        .find(|t| !matches!(t, Token::Marker | Token::Punct(':')))
+        .is_some_and(live)
+}
+
+/// "mon rang est 45", "classement : 45": the number after a rank word,
+/// with at most a verb or a punctuation in between, is the intern's rank.
+fn follows_rank_word(tokens: &[Token], index: usize) -> bool {
+    tokens[..index].iter().rev().take(2).any(|t| matches!(t, Token::RankWord))
+}
+
+/// "1204 (2 places)", "(1 poste)": a number opening a parenthesis and
+/// followed by a word is a quantity in a label, not a choice.
+fn opens_parenthesis(tokens: &[Token], index: usize) -> bool {
+    index > 0
+        && matches!(tokens[index - 1], Token::Punct('('))
+        && matches!(tokens.get(index + 1), Some(Token::Word { .. } | Token::Marker))
 }
 
 /// "puis le 5678": right after a definite article, a number names a post

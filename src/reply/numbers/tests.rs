@@ -48,3 +48,15 @@ fn regression_puis_le_after_a_choice_with_words_is_read() {
     // A number in a label, without an article, is still label.
     assert_eq!(numbers("1234 – Sainte-Anne, secteur 15, Paris"), ["1234"]);
 }
+
+#[test]
+fn regression_hash_ordinals_ranks_and_quantities_are_not_choices() {
+    assert_eq!(numbers("#1 1204 #2 1211"), ["1204", "1211"]);
+    assert_eq!(numbers("#1204 #1211"), ["1204", "1211"]);
+    assert_eq!(numbers("Pour rappel mon rang est 45. Choix: 1204"), ["1204"]);
+    assert_eq!(numbers("classement : 45"), Vec::<String>::new());
+    // "Rang" used for the order of preference still works.
+    assert_eq!(numbers("Rang 1 : 1204, rang 2 : 1211"), ["1204", "1211"]);
+    assert_eq!(numbers("Désolée pour le retard ! 1) 1204 (2 places) 2) 1211"), ["1204", "1211"]);
+    assert_eq!(numbers("1204 (1 poste), 1211"), ["1204", "1211"]);
+}

@@ -22,8 +22,11 @@ pub(super) enum Token {
     },
     /// "n°", "no", "numéro", "#", "ARS", "poste": announces a number.
     Marker,
-    /// "choix", "vœu", "rang"…: the number after it is an ordinal.
+    /// "choix", "vœu"…: the number right after it is an ordinal.
     OrdinalWord,
+    /// "rang", "classement"…: the intern's rank. A number after it, even
+    /// after ":", "=" or "est", is that rank, never a choice.
+    RankWord,
     /// Any other character that is not a space.
     Punct(char),
 }
@@ -37,7 +40,6 @@ const ORDINAL_WORDS: &[&str] = &[
     "voeu",
     "vœux",
     "voeux",
-    "rang",
     "préférence",
     "preference",
     "position",
@@ -46,6 +48,8 @@ const ORDINAL_WORDS: &[&str] = &[
     "choice",
     "option",
 ];
+
+const RANK_WORDS: &[&str] = &["rang", "classement", "classé", "classée", "classe", "rank", "ranking"];
 
 /// Tokenizes one line.
 pub(super) fn tokenize(line: &str) -> Vec<Token> {
@@ -93,6 +97,8 @@ fn classify_word(word: &str) -> Token {
     let lower = word.to_lowercase();
     if ORDINAL_WORDS.contains(&lower.as_str()) {
         Token::OrdinalWord
+    } else if RANK_WORDS.contains(&lower.as_str()) {
+        Token::RankWord
     } else if MARKERS.contains(&lower.as_str()) {
         Token::Marker
     } else {
