@@ -2,6 +2,12 @@
 //! the least possible client. A raw IMAP exchange over the plain port (one
 //! `UID FETCH 1:*` of every waiting message, read to the end), and Postfix's
 //! own `smtp-source` sending as many messages of the answers' size.
+//!
+//! The sends cost the same downstream as the storm's answers: Postfix hands
+//! every message to Dovecot over LMTP on the same two cores, and Dovecot's
+//! first delivery to an address creates its Maildir and index. The answers
+//! go to 5,000 interns, so the floor's messages go to as many fresh
+//! addresses; sent to one mailbox they took a quarter less time.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

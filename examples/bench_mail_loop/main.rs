@@ -2,7 +2,9 @@
 //! Dovecot + Postfix (`mailstack`):
 //!
 //! 1. the floor: a bare `UID FETCH` of the waiting replies and `smtp-source`
-//!    sending as many messages of the answers' size;
+//!    sending as many messages of the answers' size, each to a fresh
+//!    mailbox as each answer goes to an intern's (the same sends to one
+//!    mailbox are shown too, for comparison, outside the floor);
 //! 2. a storm: `--replies` replies waiting when `choixbot run` starts, until
 //!    the last answer is accepted by the SMTP server;
 //! 3. the latency under IDLE at `--rate` replies/s for `--duration` s;
