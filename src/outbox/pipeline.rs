@@ -27,6 +27,9 @@ use crate::store::outbox::Pending;
 /// A message handed to the server, and what became of it.
 type Done = (Pending, SendOutcome);
 
+/// A recording under way: it yields the counts and the ids it recorded.
+type Recording<'a> = BoxFuture<'a, anyhow::Result<(Sent, Vec<i64>)>>;
+
 /// The state of one run of the pipeline.
 struct Pipeline<'a> {
     /// The worker whose transport and store are used.
@@ -40,7 +43,7 @@ struct Pipeline<'a> {
     /// Sends ended, waiting for the next recording.
     finished: Vec<Done>,
     /// The recording under way, with the ids it records.
-    recording: Option<BoxFuture<'a, anyhow::Result<(Sent, Vec<i64>)>>>,
+    recording: Option<Recording<'a>>,
     /// What was recorded so far.
     total: Sent,
 }
