@@ -23,5 +23,6 @@ mod import;
 mod mail_helpers;
 mod mail_loop;
 mod mailbox;
+mod outbox;
 mod reply_golden;
 mod smtp;
