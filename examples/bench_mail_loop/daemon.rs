@@ -68,6 +68,17 @@ impl Watch {
         at.context("no message recorded")
     }
 
+    /// How many answers the SMTP server had accepted at `ms` (ms since the
+    /// epoch): shows how much of the storm's sending overlapped its
+    /// decisions.
+    pub async fn accepted_by(&self, ms: i64) -> Result<i64> {
+        let count = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sent_at <= $1")
+            .bind(ms)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count)
+    }
+
     /// The average size of the queued answers.
     pub async fn average_answer_size(&self) -> Result<usize> {
         let size: Option<f64> =

@@ -63,6 +63,13 @@ impl Sent {
     pub fn attempted(&self) -> usize {
         self.accepted + self.deferred + self.failed
     }
+
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: Sent) {
+        self.accepted += other.accepted;
+        self.deferred += other.deferred;
+        self.failed += other.failed;
+    }
 }
 
 /// The outbox worker's parts.
@@ -82,51 +89,41 @@ pub struct Worker {
     pub min_interval: Option<Duration>,
 }
 
+/// How many due rows the worker reads at a time.
+pub(super) const BATCH: i64 = 200;
+
 impl Worker {
     /// Sends one batch of due messages and records each outcome. Tests and
     /// `invite`/`close` drive the outbox through this.
     pub async fn try_execute_task(&self, batch: i64) -> anyhow::Result<Sent> {
-        use futures::{FutureExt, StreamExt};
         let due = self.store.due(batch).await?;
-        let mut outcomes = futures::stream::iter(due)
-            .map(|pending| async move {
-                let outcome =
-                    self.transport.send_raw(&self.envelope_from, &pending.recipients, &pending.raw).await;
-                if let Some(interval) = self.min_interval {
-                    // Concurrency is 1 with a rate: this spaces the sends.
-                    tokio::time::sleep(interval).await;
-                }
-                (pending, outcome)
-            })
-            .buffer_unordered(self.concurrency.max(1));
-        // Outcomes are recorded as soon as their sends end, while the other
-        // sends go on; the acceptances that ended during one write are
-        // marked together by the next. One write per message (each a trip
-        // to SQLite's thread and its write lock) capped the storm at about
-        // 120 sends/s whatever the number of connections.
+        super::pipeline::run(self, due, false).await
+    }
+
+    /// Records the outcomes of ended sends: failures and deferrals one by
+    /// one (rare), the acceptances in one write. Returns the counts and
+    /// the ids recorded.
+    pub(super) async fn record(&self, done: Vec<(Pending, SendOutcome)>) -> anyhow::Result<(Sent, Vec<i64>)> {
         let mut sent = Sent::default();
-        while let Some(first) = outcomes.next().await {
-            let mut ready = vec![first];
-            while let Some(Some(more)) = outcomes.next().now_or_never() {
-                ready.push(more);
-            }
-            let mut accepted = Vec::new();
-            for (pending, outcome) in ready {
-                match outcome {
-                    SendOutcome::Accepted => accepted.push(pending.id),
-                    SendOutcome::Permanent(error) => self.fail(&pending, &error, &mut sent).await?,
-                    SendOutcome::Transient(error) | SendOutcome::Ambiguous(error) => {
-                        self.defer(&pending, &error, &mut sent).await?
-                    }
+        let ids = done.iter().map(|(pending, _)| pending.id).collect();
+        let mut accepted = Vec::new();
+        for (pending, outcome) in done {
+            match outcome {
+                SendOutcome::Accepted => accepted.push(pending.id),
+                SendOutcome::Permanent(error) => self.fail(&pending, &error, &mut sent).await?,
+                SendOutcome::Transient(error) | SendOutcome::Ambiguous(error) => {
+                    self.defer(&pending, &error, &mut sent).await?
                 }
             }
-            if !accepted.is_empty() {
-                crate::crash_point::reached("after_send");
-            }
-            self.store.mark_all_sent(&accepted).await?;
-            sent.accepted += accepted.len();
         }
-        Ok(sent)
+        if !accepted.is_empty() {
+            crate::crash_point::reached("after_send");
+        }
+        // One write for all the acceptances that ended during the previous
+        // write: one per message capped the storm at about 120 sends/s.
+        self.store.mark_all_sent(&accepted).await?;
+        sent.accepted += accepted.len();
+        Ok((sent, ids))
     }
 
     async fn fail(&self, pending: &Pending, error: &str, sent: &mut Sent) -> anyhow::Result<()> {
@@ -151,18 +148,10 @@ impl Worker {
         Ok(())
     }
 
-    /// Sends until nothing is due now; returns the totals.
+    /// Sends until nothing is due now; returns the totals. Rows queued
+    /// while it runs are sent too.
     pub async fn drain(&self) -> anyhow::Result<Sent> {
-        let mut total = Sent::default();
-        loop {
-            let sent = self.try_execute_task(200).await?;
-            total.accepted += sent.accepted;
-            total.deferred += sent.deferred;
-            total.failed += sent.failed;
-            if sent.attempted() == 0 {
-                return Ok(total);
-            }
-        }
+        super::pipeline::run(self, Vec::new(), true).await
     }
 
     /// The worker loop of the daemon: sends what is due, then sleeps until

@@ -24,5 +24,6 @@ mod mail_helpers;
 mod mail_loop;
 mod mailbox;
 mod other_client;
+mod outbox;
 mod reply_golden;
 mod smtp;
