@@ -47,11 +47,13 @@ pub async fn close(store: &Store, settings: &Settings, templates: &Arc<Templates
     if let Some(at) = store.state(CLOSED_AT).await? {
         return Ok(Closed::Already { at });
     }
+    let mut tx = store.begin_write().await?;
+    // Read with the write lock held, so that no batch of replies commits
+    // wishes between this read and the close's commit: a reply confirmed
+    // before the close is in the list (see `Store::begin_write`).
     let posts = store.posts().await?;
     let interns = store.interns().await?;
     let wishes = store.wishes().await?;
-
-    let mut tx = store.begin_write().await?;
     // Checked again inside the write transaction: another close may have
     // committed since the first look.
     let already: Option<String> = sqlx::query_scalar("SELECT value FROM session_state WHERE key = $1")

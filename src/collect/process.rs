@@ -123,8 +123,10 @@ impl Processor {
         uidvalidity: i64,
         fetched: &[Fetched],
     ) -> anyhow::Result<Vec<Processed>> {
-        let closed = self.session_closed().await?;
         let mut tx = self.store.begin_write().await?;
+        // Read with the write lock held: a close cannot commit between this
+        // look and the batch's commit (see `Store::begin_write`).
+        let closed = self.session_closed().await?;
         self.follow_imports(&mut tx).await?;
         let mut batch = BatchState::default();
         let posts = self.session.posts.clone();

@@ -47,6 +47,10 @@ pub struct Store {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// The PostgreSQL advisory lock key that stands for SQLite's write lock
+/// (any constant will do: one database holds one session).
+const WRITE_LOCK: i64 = 0x6368_6f69_7862;
+
 impl Store {
     /// Opens the database at `url` (creating a SQLite file when missing) and
     /// brings its schema up to date.
@@ -100,14 +104,32 @@ impl Store {
         &self.pool
     }
 
-    /// Begins a transaction that will write: `BEGIN IMMEDIATE` on SQLite
-    /// (see the module comment), a plain `BEGIN` on PostgreSQL.
+    /// Begins a transaction that will write, holding the session's write
+    /// lock until it ends: `BEGIN IMMEDIATE` on SQLite (see the module
+    /// comment), and on PostgreSQL `BEGIN` plus a transaction-level
+    /// advisory lock ([`WRITE_LOCK`]).
+    ///
+    /// Write transactions are therefore one at a time on both backends, and
+    /// the session's data (posts, interns, wishes, its state) that one
+    /// reads once it holds the lock, through it or through the pool, cannot
+    /// change under it before it commits: only write transactions change
+    /// them (the outbox's delivery marks, written outside, do not). The close relies on
+    /// that: a batch of replies that saw the session open commits before
+    /// the close reads the wishes, or sees the session closed, never
+    /// between the two.
     pub async fn begin_write(&self) -> anyhow::Result<Transaction<'static, sqlx::Any>> {
         let transaction = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
         };
-        transaction.context("cannot begin a database transaction")
+        let mut transaction = transaction.context("cannot begin a database transaction")?;
+        if self.backend == Backend::Postgres {
+            sqlx::query(&format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
+                .execute(&mut *transaction)
+                .await
+                .context("cannot take the session's write lock")?;
+        }
+        Ok(transaction)
     }
 
     pub async fn close(&self) {
