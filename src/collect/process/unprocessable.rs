@@ -39,21 +39,17 @@ impl Processor {
         let mut results = Vec::new();
         for message in fetched {
             let one = std::slice::from_ref(message);
-            let error = match self.attempt(folder, uidvalidity, one).await {
-                Ok(processed) => {
-                    results.extend(processed);
-                    continue;
+            let mut outcome = self.attempt(folder, uidvalidity, one).await;
+            if outcome.is_err() {
+                outcome = self.attempt(folder, uidvalidity, one).await;
+            }
+            match outcome {
+                Ok(processed) => results.extend(processed),
+                Err(error) => {
+                    error!(uid = message.uid, error = %format!("{error:#}"), "a message could not be processed: recorded as unprocessable");
+                    self.record_unprocessable(folder, uidvalidity, message, &error).await?;
                 }
-                Err(_) => match self.attempt(folder, uidvalidity, one).await {
-                    Ok(processed) => {
-                        results.extend(processed);
-                        continue;
-                    }
-                    Err(error) => error,
-                },
-            };
-            error!(uid = message.uid, error = %format!("{error:#}"), "a message could not be processed: recorded as unprocessable");
-            self.record_unprocessable(folder, uidvalidity, message, &error).await?;
+            }
         }
         Ok(results)
     }
