@@ -7,17 +7,6 @@ fn email(text: &str) -> Email {
     Email::parse(text).unwrap()
 }
 
-fn post(id: &str, group: &str) -> Post {
-    Post {
-        ars_id: ArsId::parse(id).unwrap(),
-        group: Group::parse(group).unwrap(),
-        places: 1,
-        hospital: String::new(),
-        service: String::new(),
-        city: String::new(),
-    }
-}
-
 fn intern(address: &str, group: &str, rank: u32, proxy: Option<&str>) -> StoredIntern {
     StoredIntern {
         intern: Intern {
@@ -47,7 +36,11 @@ fn fixture() -> Fixture {
         intern("paul@ex.fr", "Psychiatrie", 2, None),
         intern("zoe@ex.fr", "Psychiatrie", 3, Some("paul@ex.fr")),
     ];
-    let posts = vec![post("1234", "Pédiatrie"), post("2345", "Pédiatrie"), post("3301", "Psychiatrie")];
+    let posts = vec![
+        Post::sample("1234", "Pédiatrie"),
+        Post::sample("2345", "Pédiatrie"),
+        Post::sample("3301", "Psychiatrie"),
+    ];
     let directory = Directory::new(&interns, &posts);
     Fixture { interns, directory }
 }

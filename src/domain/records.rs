@@ -21,6 +21,21 @@ pub struct Post {
     pub city: String,
 }
 
+#[cfg(test)]
+impl Post {
+    /// A post for unit tests: one place, no hospital, service or city.
+    pub(crate) fn sample(ars_id: &str, group: &str) -> Post {
+        Post {
+            ars_id: ArsId::parse(ars_id).unwrap(),
+            group: Group::parse(group).unwrap(),
+            places: 1,
+            hospital: String::new(),
+            service: String::new(),
+            city: String::new(),
+        }
+    }
+}
+
 impl Post {
     /// A one-line label for emails: "Bichat – Cardiologie (Paris)".
     pub fn label(&self) -> String {

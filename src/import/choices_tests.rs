@@ -15,17 +15,6 @@ fn intern(rank: u32, email: &str, group: &str, proxy: Option<&str>) -> Intern {
     }
 }
 
-fn post(ars_id: &str, group: &str) -> Post {
-    Post {
-        ars_id: ArsId::parse(ars_id).unwrap(),
-        group: Group::parse(group).unwrap(),
-        places: 1,
-        hospital: String::new(),
-        service: String::new(),
-        city: String::new(),
-    }
-}
-
 fn session() -> (Vec<Intern>, Vec<Post>) {
     let interns = vec![
         intern(1, "ped1@x.fr", "Pédiatrie", Some("proxy@x.fr")),
@@ -33,10 +22,10 @@ fn session() -> (Vec<Intern>, Vec<Post>) {
         intern(1, "psy1@x.fr", "Psychiatrie", None),
     ];
     let posts = vec![
-        post("100", "Pédiatrie"),
-        post("200", "Pédiatrie"),
-        post("200", "Psychiatrie"),
-        post("300", "Psychiatrie"),
+        Post::sample("100", "Pédiatrie"),
+        Post::sample("200", "Pédiatrie"),
+        Post::sample("200", "Psychiatrie"),
+        Post::sample("300", "Psychiatrie"),
     ];
     (interns, posts)
 }

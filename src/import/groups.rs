@@ -103,18 +103,7 @@ pub fn check_groups(interns: &[Intern], posts: &[Post]) -> GroupCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ArsId, ChoiceType, Email, Rank};
-
-    fn post(id: &str, group: &str) -> Post {
-        Post {
-            ars_id: ArsId::parse(id).unwrap(),
-            group: Group::parse(group).unwrap(),
-            places: 1,
-            hospital: String::new(),
-            service: String::new(),
-            city: String::new(),
-        }
-    }
+    use crate::domain::{ChoiceType, Email, Rank};
 
     fn intern(rank: u32, group: &str) -> Intern {
         Intern {
@@ -134,7 +123,7 @@ mod tests {
 
     #[test]
     fn the_call_list_takes_the_posts_spelling_of_a_group() {
-        let posts = [post("1", "Pédiatrie"), post("2", "Médecine générale")];
+        let posts = [Post::sample("1", "Pédiatrie"), Post::sample("2", "Médecine générale")];
         let mut interns = [
             intern(1, "PEDIATRIE"),
             intern(2, "pédiatrie"),
@@ -157,7 +146,7 @@ mod tests {
 
     #[test]
     fn groups_that_do_not_match_are_reported_on_both_sides() {
-        let posts = [post("1", "Pédiatrie"), post("2", "Psychiatrie")];
+        let posts = [Post::sample("1", "Pédiatrie"), Post::sample("2", "Psychiatrie")];
         let mut interns = [intern(1, "Pédiatrie"), intern(2, "Pediatrics"), intern(3, "Pediatrics")];
         let check = align_groups(&mut interns, &posts);
         assert_eq!(interns[1].group, group("Pediatrics"), "a different word is not respelled");
@@ -172,6 +161,6 @@ mod tests {
     fn nothing_is_said_while_one_side_is_missing() {
         let mut interns = [intern(1, "Pédiatrie")];
         assert_eq!(align_groups(&mut interns, &[]), GroupCheck::default());
-        assert_eq!(check_groups(&[], &[post("1", "Pédiatrie")]), GroupCheck::default());
+        assert_eq!(check_groups(&[], &[Post::sample("1", "Pédiatrie")]), GroupCheck::default());
     }
 }
