@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::answer::{
     subject, ClosedContext, ConfirmationContext, Outgoing, PostCatalog, Purpose, Reason, RejectionContext,
-    SessionFacts, Templates,
+    Rendered, SessionFacts, Templates,
 };
 use crate::decide::Decision;
 use crate::domain::{Email, Token};
@@ -44,12 +44,15 @@ pub struct Incoming<'a> {
     pub content_hash: &'a str,
 }
 
-/// One registered address of an intern.
-struct Recipient<'a> {
-    /// The address.
-    address: &'a Email,
-    /// Whether it is the proxy's (the wording changes).
-    proxy: bool,
+/// The message being answered, as every answer to it needs it.
+#[derive(Clone, Copy)]
+struct Answering<'a> {
+    /// What the parser read of it (subject, Message-ID, references).
+    parsed: &'a ParsedReply,
+    /// Where it is stored, and what tells it apart.
+    incoming: Incoming<'a>,
+    /// The session: the interns' profiles, tokens and wishes.
+    session: &'a SessionData,
 }
 
 impl Answers {
@@ -68,128 +71,104 @@ impl Answers {
         session: &SessionData,
         catalog: &PostCatalog<'_>,
     ) -> anyhow::Result<Vec<Queued>> {
-        let mut queued = Vec::new();
+        let answering = Answering { parsed, incoming, session };
         match decision {
             Decision::Confirmed { intern, wishes } => {
-                let Some(assignment) = session.provisional(intern) else { return Ok(queued) };
-                for recipient in recipients(session, intern) {
-                    let profile = session.intern(intern).expect("confirmed interns are known");
+                let Some(assignment) = session.provisional(intern) else { return Ok(Vec::new()) };
+                let profile = session.intern(intern).expect("confirmed interns are known");
+                self.to_each_address(Purpose::Confirmation, &answering, intern, |proxy| {
                     let context = ConfirmationContext::new(
                         self.facts.clone(),
                         profile,
-                        recipient.proxy,
+                        proxy,
                         wishes,
                         &assignment,
                         catalog,
                     );
-                    let rendered = self.templates.confirmation(&context)?;
-                    queued.push(self.answer(
-                        Purpose::Confirmation,
-                        parsed,
-                        incoming,
-                        session,
-                        intern,
-                        &recipient,
-                        rendered,
-                    )?);
-                }
+                    self.templates.confirmation(&context)
+                })
             }
             Decision::Rejected { intern, reasons, warn_owner } => {
+                let mut queued = Vec::new();
                 if let Some(intern) = intern {
-                    queued.extend(self.rejection(parsed, incoming, session, catalog, intern, reasons)?);
+                    queued.extend(self.rejection(&answering, catalog, intern, reasons)?);
                 }
                 if let Some(owner) = warn_owner {
                     let address = parsed.sender.as_ref().map_or("?".to_string(), |s| s.to_string());
                     let warning = [Reason::TokenUsedBy { address }];
-                    queued.extend(self.rejection(parsed, incoming, session, catalog, owner, &warning)?);
+                    queued.extend(self.rejection(&answering, catalog, owner, &warning)?);
                 }
+                Ok(queued)
             }
             Decision::Closed { intern } => {
                 let profile = session.intern(intern).expect("attributed interns are known");
                 let wishes = session.wishes.get(intern).cloned().unwrap_or_default();
-                for recipient in recipients(session, intern) {
-                    let context = ClosedContext::new(
-                        self.facts.clone(),
-                        profile,
-                        recipient.proxy,
-                        &wishes,
-                        None,
-                        catalog,
-                    );
-                    let rendered = self.templates.closed(&context)?;
-                    queued.push(self.answer(
-                        Purpose::Closed,
-                        parsed,
-                        incoming,
-                        session,
-                        intern,
-                        &recipient,
-                        rendered,
-                    )?);
-                }
+                self.to_each_address(Purpose::Closed, &answering, intern, |proxy| {
+                    let context =
+                        ClosedContext::new(self.facts.clone(), profile, proxy, &wishes, None, catalog);
+                    self.templates.closed(&context)
+                })
             }
-            Decision::Bounce { .. } | Decision::Ignored { .. } => {}
+            Decision::Bounce { .. } | Decision::Ignored { .. } => Ok(Vec::new()),
         }
-        Ok(queued)
     }
 
     fn rejection(
         &self,
-        parsed: &ParsedReply,
-        incoming: Incoming<'_>,
-        session: &SessionData,
+        answering: &Answering<'_>,
         catalog: &PostCatalog<'_>,
         intern: &Email,
         reasons: &[Reason],
     ) -> anyhow::Result<Vec<Queued>> {
-        let profile = session.intern(intern).expect("attributed interns are known");
-        let in_force = session.wishes.get(intern).cloned().unwrap_or_default();
-        recipients(session, intern)
-            .into_iter()
-            .map(|recipient| {
-                let context = RejectionContext::new(
-                    self.facts.clone(),
-                    Some(profile),
-                    recipient.proxy,
-                    reasons,
-                    &in_force,
-                    catalog,
-                );
-                let rendered = self.templates.rejection(&context)?;
-                self.answer(Purpose::Rejection, parsed, incoming, session, intern, &recipient, rendered)
-            })
-            .collect()
+        let profile = answering.session.intern(intern).expect("attributed interns are known");
+        let in_force = answering.session.wishes.get(intern).cloned().unwrap_or_default();
+        self.to_each_address(Purpose::Rejection, answering, intern, |proxy| {
+            let context =
+                RejectionContext::new(self.facts.clone(), Some(profile), proxy, reasons, &in_force, catalog);
+            self.templates.rejection(&context)
+        })
     }
 
-    /// One answer to one registered address, threaded under the incoming
-    /// message.
-    #[allow(clippy::too_many_arguments)]
-    fn answer(
+    /// One answer to each registered address of `intern` (their own, then
+    /// their proxy's), worded by `word` for that address (`true`: the
+    /// proxy's) and threaded under the incoming message.
+    fn to_each_address(
         &self,
         purpose: Purpose,
-        parsed: &ParsedReply,
-        incoming: Incoming<'_>,
-        session: &SessionData,
+        answering: &Answering<'_>,
         intern: &Email,
-        recipient: &Recipient<'_>,
-        rendered: crate::answer::Rendered,
-    ) -> anyhow::Result<Queued> {
+        word: impl Fn(bool) -> anyhow::Result<Rendered>,
+    ) -> anyhow::Result<Vec<Queued>> {
+        let Answering { parsed, incoming, session } = *answering;
+        let Some(profile) = session.intern(intern) else { return Ok(Vec::new()) };
         let token = session.interns.get(intern).map(|stored| &stored.token);
-        let seed = format!(
-            "{}|{}|{}",
-            incoming.message_id.unwrap_or("no-message-id"),
-            incoming.content_hash,
-            recipient.address
-        );
-        let subject = Self::subject(parsed, token);
-        let mut outgoing = Outgoing::new(purpose, &seed, &self.settings.mail, subject, rendered.text)?;
-        outgoing.html = rendered.html;
-        outgoing.to = vec![recipient.address.clone()];
-        outgoing.reply_to = token.map(|token| self.settings.mail.reply_to_for(token));
-        if let Some(message_id) = &parsed.message_id {
-            outgoing = outgoing.answering(message_id, &parsed.references);
-        }
-        crate::outbox::queued(&outgoing, Some(intern), Some(incoming.message_ref), &self.settings.mail)
+        profile
+            .registered_addresses()
+            .map(|(address, proxy)| {
+                let rendered = word(proxy)?;
+                let seed = format!(
+                    "{}|{}|{}",
+                    incoming.message_id.unwrap_or("no-message-id"),
+                    incoming.content_hash,
+                    address
+                );
+                let subject = Self::subject(parsed, token);
+                let mut outgoing =
+                    Outgoing::new(purpose, &seed, &self.settings.mail, subject, rendered.text)?;
+                outgoing.html = rendered.html;
+                outgoing.to = vec![address.clone()];
+                outgoing.reply_to = token.map(|token| self.settings.mail.reply_to_for(token));
+                if let Some(message_id) = &parsed.message_id {
+                    outgoing = outgoing.answering(message_id, &parsed.references);
+                }
+                crate::outbox::queued(
+                    &outgoing,
+                    Some(intern),
+                    Some(incoming.message_ref),
+                    &self.settings.mail,
+                )
+            })
+            .collect()
     }
 
     /// `Re: <the intern's subject>`, with the personal reference added when
@@ -203,12 +182,4 @@ impl Answers {
             _ => subject,
         }
     }
-}
-
-/// The intern's registered addresses: their own, then their proxy's.
-fn recipients<'a>(session: &'a SessionData, intern: &Email) -> Vec<Recipient<'a>> {
-    session
-        .intern(intern)
-        .map(|i| i.registered_addresses().map(|(address, proxy)| Recipient { address, proxy }).collect())
-        .unwrap_or_default()
 }
