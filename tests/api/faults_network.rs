@@ -22,13 +22,18 @@ fn through_proxy_with_timeout(app: &MailApp, proxy: &FaultProxy, seconds: u64) {
     std::fs::write(&app.app.config, config).unwrap();
 }
 
-/// Delivers a 4 MB reply from `intern`: its FETCH takes long enough to be
-/// interrupted in the middle.
-async fn deliver_big_reply(app: &MailApp, intern: &str) {
-    let post = app.posts_of(intern).await.remove(0);
-    let token = app.token(intern).await;
+/// Delivers a 4 MB reply from one intern (its FETCH takes long enough to
+/// be interrupted in the middle), then a small one from another; returns
+/// the two interns, once both replies are in the mailbox.
+async fn deliver_big_then_small(app: &MailApp) -> [&'static str; 2] {
+    let [big, small, _] = PLAIN_INTERNS;
+    let post = app.posts_of(big).await.remove(0);
+    let token = app.token(big).await;
     let padding = "Lorem ipsum dolor sit amet, consectetur adipiscing elit.\r\n".repeat(70_000);
-    app.deliver(intern, &reply(intern, Some(&token), "Re: choix", &format!("{post}\r\n\r\n--\r\n{padding}")));
+    app.deliver(big, &reply(big, Some(&token), "Re: choix", &format!("{post}\r\n\r\n--\r\n{padding}")));
+    app.deliver_valid_reply(small).await;
+    app.wait_for(BOT, 2);
+    [big, small]
 }
 
 async fn check_once(app: &MailApp, interns: &[&str]) {
@@ -69,10 +74,7 @@ async fn a_connection_cut_during_fetch_is_fetched_again_once() {
     let proxy = FaultProxy::start(app.stack.imaps_port()).await;
     through_proxy(&app, &proxy);
     // A 4 MB reply: the cut falls in the middle of its FETCH.
-    let [big, small, _] = PLAIN_INTERNS;
-    deliver_big_reply(&app, big).await;
-    app.deliver_valid_reply(small).await;
-    app.wait_for(BOT, 2);
+    let [big, small] = deliver_big_then_small(&app).await;
     proxy.cut_next_transfer_after(1024 * 1024);
 
     let daemon = app.start_daemon().await;
@@ -96,10 +98,7 @@ async fn dovecot_restarted_during_a_fetch_the_message_is_fetched_again_once() {
     // A timeout longer than the restart: the restart, not the timeout, is
     // what ends the FETCH.
     through_proxy_with_timeout(&app, &proxy, 30);
-    let [big, small, _] = PLAIN_INTERNS;
-    deliver_big_reply(&app, big).await;
-    app.deliver_valid_reply(small).await;
-    app.wait_for(BOT, 2);
+    let [big, small] = deliver_big_then_small(&app).await;
     proxy.hold_next_transfer_after(1024 * 1024);
 
     let daemon = app.start_daemon().await;

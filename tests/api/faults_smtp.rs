@@ -47,6 +47,21 @@ async fn a_450_is_retried_until_delivered_and_a_554_is_failed_in_status() {
     assert_eq!(app.mailbox(normal).len(), 1);
 }
 
+/// A session on the shortened retry schedule, a valid reply from each of
+/// [`PLAIN_INTERNS`] waiting in the mailbox, and the SMTP server stopped.
+async fn replies_waiting_with_smtp_down() -> MailApp {
+    let deadline = paris_time(chrono::Duration::days(30));
+    let mut app = spawn_mail_app(&deadline).await;
+    app.write_config_with(&deadline, &FAST_RETRY);
+    for intern in PLAIN_INTERNS {
+        app.deliver_valid_reply(intern).await;
+    }
+    app.wait_for(BOT, PLAIN_INTERNS.len());
+    app.wait_for_postfix_idle();
+    app.stack.stop_smtp();
+    app
+}
+
 /// How many attempts the default retry schedule makes in an hour.
 const HOUR_OF_ATTEMPTS: i64 = 7;
 
@@ -65,15 +80,7 @@ fn the_default_schedule_makes_seven_attempts_in_an_hour() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_smtp_server_down_then_back_loses_nothing() {
-    let deadline = paris_time(chrono::Duration::days(30));
-    let mut app = spawn_mail_app(&deadline).await;
-    app.write_config_with(&deadline, &FAST_RETRY);
-    for intern in PLAIN_INTERNS {
-        app.deliver_valid_reply(intern).await;
-    }
-    app.wait_for(BOT, 3);
-    app.wait_for_postfix_idle();
-    app.stack.stop_smtp();
+    let mut app = replies_waiting_with_smtp_down().await;
     let daemon = app.start_daemon().await;
     // An hour down at the default schedule (30 s, doubling, capped at
     // 30 min) is 7 failed attempts, the last ones at the cap. The same 7
@@ -95,15 +102,7 @@ async fn an_smtp_server_down_then_back_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_list_queued_while_smtp_is_down_is_sent_exactly_once() {
-    let deadline = paris_time(chrono::Duration::days(30));
-    let mut app = spawn_mail_app(&deadline).await;
-    app.write_config_with(&deadline, &FAST_RETRY);
-    for intern in PLAIN_INTERNS {
-        app.deliver_valid_reply(intern).await;
-    }
-    app.wait_for(BOT, 3);
-    app.wait_for_postfix_idle();
-    app.stack.stop_smtp();
+    let mut app = replies_waiting_with_smtp_down().await;
     // The replies are decided; their answers wait in the outbox.
     let daemon = app.start_daemon().await;
     app.wait_for_status("the replies decided", |json| json["mail"]["messages"] == 3).await;
