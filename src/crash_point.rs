@@ -9,14 +9,23 @@
 //! buffer is flushed, exactly as with SIGKILL. Unset (always, outside the
 //! tests), it does nothing.
 
+use once_cell::sync::Lazy;
+
 /// The variable that names the step to crash at.
 pub const VARIABLE: &str = "CHOIXBOT_CRASH_AT";
+
+/// The hooks' variables, read once: `fails_on` is asked for every fetched
+/// message, and the environment of a running daemon does not change.
+static CRASH_AT: Lazy<Option<String>> = Lazy::new(|| std::env::var(VARIABLE).ok());
+/// The marker of [`FAIL_VARIABLE`], when set and not empty.
+static FAIL_ON: Lazy<Option<String>> =
+    Lazy::new(|| std::env::var(FAIL_VARIABLE).ok().filter(|marker| !marker.is_empty()));
 
 /// The steps that can be named: `after_fetch`, `after_commit`,
 /// `after_send` (the SMTP server accepted an answer, not yet marked sent)
 /// and `before_move`.
 pub fn reached(step: &str) {
-    if std::env::var(VARIABLE).is_ok_and(|wanted| wanted == step) {
+    if CRASH_AT.as_deref() == Some(step) {
         eprintln!("{VARIABLE}={step}: aborting as asked");
         std::process::abort();
     }
@@ -31,6 +40,5 @@ pub const FAIL_VARIABLE: &str = "CHOIXBOT_FAIL_ON";
 /// Whether processing `raw` must fail (only ever with [`FAIL_VARIABLE`]
 /// set).
 pub fn fails_on(raw: &[u8]) -> bool {
-    std::env::var(FAIL_VARIABLE)
-        .is_ok_and(|marker| !marker.is_empty() && raw.windows(marker.len()).any(|w| w == marker.as_bytes()))
+    FAIL_ON.as_deref().is_some_and(|marker| raw.windows(marker.len()).any(|w| w == marker.as_bytes()))
 }
