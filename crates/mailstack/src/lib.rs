@@ -60,9 +60,19 @@ impl MailStackBuilder {
         self
     }
 
-    /// Starts the stack.
+    /// Starts the stack. A server that finds one of its ports taken in
+    /// the instant between our check and its bind (another process's
+    /// listener) is started again on fresh ports, up to three times.
     pub fn start(self) -> Result<MailStack> {
-        MailStack::start_with(self)
+        let mut attempt = 1;
+        loop {
+            match MailStack::start_with(&self) {
+                Err(error) if attempt < 3 && format!("{error:#}").contains("Address already in use") => {
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
     }
 }
 
@@ -113,7 +123,7 @@ impl MailStack {
         MailStackBuilder::default()
     }
 
-    fn start_with(options: MailStackBuilder) -> Result<MailStack> {
+    fn start_with(options: &MailStackBuilder) -> Result<MailStack> {
         check_root()?;
         let mut dir = tempfile::Builder::new()
             .prefix("mailstack-")
@@ -138,7 +148,7 @@ impl MailStack {
             auth_port: ports[5],
             dir,
         };
-        stack.prepare(&options)?;
+        stack.prepare(options)?;
         stack.watchdog = Some(process::spawn_watchdog(stack.dir.path())?);
         stack.start_dovecot()?;
         stack.start_smtp()?;

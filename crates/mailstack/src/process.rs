@@ -6,6 +6,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -196,9 +197,54 @@ pub fn find_binary(program: &str) -> Option<PathBuf> {
     found
 }
 
-/// `count` distinct free loopback ports. All are held open together so the
-/// kernel gives distinct ones, then released for the servers to bind.
+/// `count` distinct free loopback ports for the servers to bind.
+///
+/// Not from the kernel's ephemeral range (`bind(0)` would pick from it):
+/// every outgoing connection on the machine (the daemon to IMAP, lettre to
+/// SMTP, Postfix to LMTP, a test's own client) also takes its local port
+/// from that range, so a port found free there can be taken as the source
+/// port of some connection before Dovecot binds it. A CI run failed exactly
+/// so: "service(auth): listen(127.0.0.1, 36077) failed: Address already in
+/// use". Below the range, only listeners compete, and each candidate is
+/// checked by binding it; the process-wide counter keeps stacks started by
+/// parallel tests on different ports. All are held open together, then
+/// released for the servers.
 pub fn free_ports(count: usize) -> Result<Vec<u16>> {
+    let Some((first, span)) = listening_range() else {
+        return kernel_ports(count);
+    };
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    // Processes start at different places, so two test binaries run at
+    // once rarely probe the same ports.
+    let offset = std::process::id().wrapping_mul(2_654_435_761) % span;
+    let mut listeners = Vec::with_capacity(count);
+    for _ in 0..span {
+        if listeners.len() == count {
+            break;
+        }
+        let port = first + ((offset + NEXT.fetch_add(1, Ordering::Relaxed)) % span) as u16;
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
+            listeners.push(listener);
+        }
+    }
+    if listeners.len() < count {
+        bail!("cannot find {count} free loopback ports between {first} and {}", u32::from(first) + span);
+    }
+    listeners.iter().map(|listener| Ok(listener.local_addr()?.port())).collect()
+}
+
+/// The ports below the kernel's ephemeral range, from 10000: the first and
+/// how many. `None` when the range starts too low to leave room.
+fn listening_range() -> Option<(u16, u32)> {
+    const FIRST: u16 = 10_000;
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
+    let low: u16 = range.split_whitespace().next()?.parse().ok()?;
+    let span = u32::from(low.checked_sub(FIRST)?);
+    (span >= 1_000).then_some((FIRST, span))
+}
+
+/// `count` distinct ports chosen by the kernel, the fallback.
+fn kernel_ports(count: usize) -> Result<Vec<u16>> {
     let listeners = (0..count)
         .map(|_| TcpListener::bind("127.0.0.1:0"))
         .collect::<std::io::Result<Vec<_>>>()
@@ -235,4 +281,27 @@ pub fn run(program: &str, args: &[&str]) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: ports from the ephemeral range could be taken as the
+    /// source port of an outgoing connection before Dovecot bound them.
+    #[test]
+    fn free_ports_are_distinct_and_outside_the_ephemeral_range() {
+        // A machine whose ephemeral range starts low falls back to the
+        // kernel's choice: then only distinctness is checked.
+        let range = listening_range();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..50 {
+            for port in free_ports(6).unwrap() {
+                if let Some((first, span)) = range {
+                    assert!(port >= first && u32::from(port) < u32::from(first) + span, "port {port}");
+                }
+                assert!(seen.insert(port), "port {port} handed out twice");
+            }
+        }
+    }
 }
