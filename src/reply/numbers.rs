@@ -18,7 +18,7 @@ mod masks;
 mod tokens;
 
 use super::MAX_CANDIDATES;
-use tokens::Token;
+use tokens::{Negation, Token};
 
 /// ARS numbers have one to six digits.
 const MAX_DIGITS: usize = 6;
@@ -78,7 +78,11 @@ fn line_numbers(line: &str, masked: &[(usize, usize)], out: &mut Vec<String>) {
                     segment = Segment::default();
                     continue;
                 }
-                if follows_rank_word(&tokens, index) || opens_parenthesis(&tokens, index) {
+                if follows_rank_word(&tokens, index)
+                    || is_negated(&tokens, index)
+                    || opens_parenthesis(&tokens, index)
+                    || counts_places(line, *end, &tokens, index)
+                {
                     continue;
                 }
                 let label_text = line_has_label && !follows_determiner(&tokens, index);
@@ -174,6 +178,37 @@ fn opens_parenthesis(tokens: &[Token], index: usize) -> bool {
     index > 0
         && matches!(tokens[index - 1], Token::Punct('('))
         && matches!(tokens.get(index + 1), Some(Token::Word { .. } | Token::Marker))
+}
+
+/// "je ne veux plus le 1234", "pas la 1234", "sauf n°1234": the number
+/// right after a negation (an article or marker may come between) names a
+/// post the intern does not want. An intern who only writes that gets "no
+/// choice found" and is asked for the list, which is better than having
+/// the post recorded as a choice.
+fn is_negated(tokens: &[Token], index: usize) -> bool {
+    let before = tokens[..index]
+        .iter()
+        .rev()
+        .find(|t| !matches!(t, Token::Marker | Token::Word { determiner: true, .. }));
+    match before {
+        Some(Token::Word { negation: Negation::Negates, .. }) => true,
+        Some(Token::Word { negation: Negation::NegatesAfterNe, .. }) => {
+            tokens[..index].iter().any(|t| matches!(t, Token::Word { negation: Negation::Ne, .. }))
+        }
+        _ => false,
+    }
+}
+
+/// "(Bichat, 2 postes)", "3 places": a short number followed by the word
+/// for places is how many places a post has, even where a comma has just
+/// opened a new list item. "2 postes 1204" (a marker then a number) stays
+/// the grammar's ordinary case.
+fn counts_places(line: &str, end: usize, tokens: &[Token], index: usize) -> bool {
+    const PLACES: &[&str] = &["poste", "postes", "place", "places"];
+    let short = matches!(tokens[index], Token::Number { start, end } if end - start <= 2);
+    let word: String = line[end..].trim_start().chars().take_while(|c| c.is_alphabetic()).collect();
+    let next_is_number = matches!(tokens.get(index + 2), Some(Token::Number { .. }));
+    short && PLACES.contains(&word.to_lowercase().as_str()) && !next_is_number
 }
 
 /// "puis le 5678": right after a definite article, a number names a post

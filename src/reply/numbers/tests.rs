@@ -60,3 +60,24 @@ fn regression_hash_ordinals_ranks_and_quantities_are_not_choices() {
     assert_eq!(numbers("Désolée pour le retard ! 1) 1204 (2 places) 2) 1211"), ["1204", "1211"]);
     assert_eq!(numbers("1204 (1 poste), 1211"), ["1204", "1211"]);
 }
+
+#[test]
+fn regression_a_count_of_places_after_a_comma_is_not_a_choice() {
+    assert_eq!(numbers("la 1204 (Bichat, 2 postes) puis la 1211"), ["1204", "1211"]);
+    assert_eq!(numbers("1204 – Bichat, 3 places\n1211"), ["1204", "1211"]);
+    assert_eq!(numbers("1204, 1 Poste, 1211"), ["1204", "1211"]);
+    // A marker then a number is still the number of a post.
+    assert_eq!(numbers("1204, poste 1211"), ["1204", "1211"]);
+}
+
+#[test]
+fn regression_a_post_named_in_a_negation_is_not_a_choice() {
+    assert_eq!(numbers("Je ne veux plus le 1204. Mes choix : 1211, 1315"), ["1211", "1315"]);
+    assert_eq!(numbers("Pas le 1204 mais le 1211"), ["1211"]);
+    assert_eq!(numbers("tous sauf n°1204"), Vec::<String>::new());
+    assert_eq!(numbers("ni la 1204 ni la 1211, seulement 1315"), ["1315"]);
+    // "plus" without "ne" adds a post.
+    assert_eq!(numbers("1204, et en plus le 1211"), ["1204", "1211"]);
+    // A negation further away does not reach the number.
+    assert_eq!(numbers("Je ne sais pas encore, mais 1204 puis 1211"), ["1204", "1211"]);
+}

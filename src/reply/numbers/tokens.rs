@@ -19,6 +19,8 @@ pub(super) enum Token {
         /// A definite article or contraction ("le", "la", "du", "au"):
         /// in French prose "le 1234" names a post.
         determiner: bool,
+        /// What the word does to a number that it negates.
+        negation: Negation,
     },
     /// "n°", "no", "numéro", "#", "ARS", "poste": announces a number.
     Marker,
@@ -30,6 +32,24 @@ pub(super) enum Token {
     /// Any other character that is not a space.
     Punct(char),
 }
+
+/// The part a word plays in a negation: "je ne veux plus le 1234", "pas
+/// le 1234", "sauf 1234" name a post the intern does not want.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Negation {
+    /// Not part of a negation.
+    None,
+    /// "ne", "n'": opens a French negation, which a later "plus" closes.
+    Ne,
+    /// "pas", "sauf", "jamais", "ni"…: negates the post named right after.
+    Negates,
+    /// "plus": negates the post after it only after a "ne" ("je ne veux
+    /// plus le 1234"), since "en plus le 1234" adds it.
+    NegatesAfterNe,
+}
+
+const NEGATIONS: &[&str] =
+    &["pas", "sauf", "jamais", "ni", "hormis", "excepté", "excepte", "sans", "non", "not", "except"];
 
 const SEPARATORS: &[&str] = &["et", "puis", "ou", "and", "then", "or", "ensuite", "enfin", "sinon"];
 const DETERMINERS: &[&str] = &["le", "la", "l", "du", "au", "the"];
@@ -106,6 +126,12 @@ fn classify_word(word: &str) -> Token {
             lowercase: word.chars().next().is_some_and(char::is_lowercase),
             separator: SEPARATORS.contains(&lower.as_str()),
             determiner: DETERMINERS.contains(&lower.as_str()),
+            negation: match lower.as_str() {
+                "ne" | "n" => Negation::Ne,
+                "plus" => Negation::NegatesAfterNe,
+                word if NEGATIONS.contains(&word) => Negation::Negates,
+                _ => Negation::None,
+            },
         }
     }
 }
