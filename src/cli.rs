@@ -3,6 +3,7 @@
 //! outside the project rely on: add, never rename.
 
 mod commands;
+mod follow_up;
 mod mail;
 mod report;
 

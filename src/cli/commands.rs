@@ -176,6 +176,7 @@ async fn status(cli: &Cli, json: bool) -> Result<()> {
         mail: store.mail_counts().await?,
         outbox: store.outbox_counts().await?,
         failed: store.outbox_failures().await?,
+        follow_up: super::follow_up::FollowUp::read(&store, &snapshot.interns).await?,
     };
     store.close().await;
     if json {

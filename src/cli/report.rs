@@ -126,6 +126,8 @@ pub struct Status {
     pub outbox: Vec<(String, String, i64)>,
     /// (purpose, recipients, error) of every failed message.
     pub failed: Vec<(String, String, String)>,
+    /// The interns and messages that need the referent.
+    pub follow_up: super::follow_up::FollowUp,
 }
 
 impl Status {
@@ -163,6 +165,7 @@ impl Status {
                 text.push_str(&format!("  {purpose} to {recipients}: {error}\n"));
             }
         }
+        text.push_str(&self.follow_up.to_text());
         text
     }
 }
@@ -213,7 +216,7 @@ pub fn audit(address: &Email, messages: &[AuditMessage], outbox: &[AuditOutbox])
     text
 }
 
-fn when(ms: i64) -> String {
+pub(super) fn when(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_default()

@@ -12,6 +12,7 @@
 //! the lock upgrade, and one fails at once with "database is locked" whatever
 //! the busy timeout.
 
+mod follow_up;
 mod mail;
 pub mod outbox;
 mod session;
@@ -23,6 +24,7 @@ use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Transaction};
 
+pub use follow_up::{BounceRow, UnansweredRow};
 pub use mail::{
     record_bounce, record_message, set_position, AuditMessage, Incoming, MailCounts, MailboxPosition,
 };

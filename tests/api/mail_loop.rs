@@ -190,6 +190,34 @@ async fn check_answers(app: &MailApp, cast: &Cast) {
     let json: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(json["mail"]["bounced"], 1, "{status}");
     assert_eq!(json["mail"]["valid"], 1, "{status}");
+    check_follow_up(app, cast, &json);
+}
+
+/// `status` names whom the referent must reach by hand: the intern whose
+/// invitation bounced, the unregistered senders (no answer went to them),
+/// and who has not replied.
+fn check_follow_up(app: &MailApp, cast: &Cast, json: &serde_json::Value) {
+    let follow_up = &json["follow_up"];
+    let emails = |list: &str, key: &str| -> Vec<String> {
+        let items = follow_up[list].as_array().unwrap_or_else(|| panic!("no follow_up.{list} in {json}"));
+        items.iter().map(|item| item[key].as_str().unwrap_or("?").to_string()).collect()
+    };
+    assert_eq!(emails("bounced", "email"), [cast.bounced.email.as_str()], "{json}");
+    let mut strangers = emails("from_strangers", "sender");
+    strangers.sort();
+    assert_eq!(strangers, ["inconnu@ailleurs.example", "usurpateur@ailleurs.example"], "{json}");
+    let no_reply = emails("no_reply", "email");
+    for quiet in [&cast.victim, &cast.on_leave, &cast.bounced] {
+        assert!(no_reply.contains(&quiet.email.to_string()), "{} replied? {json}", quiet.email);
+    }
+    for replied in [&cast.first, &cast.second, &cast.third] {
+        assert!(!no_reply.contains(&replied.email.to_string()), "{} did reply: {json}", replied.email);
+    }
+    let text = app.app.ok(&["status"]);
+    let bounced_line =
+        format!("{}: {} <{}>", cast.bounced.rank, cast.bounced.full_name(), cast.bounced.email);
+    assert!(text.contains("To follow up:") && text.contains(&bounced_line), "{text}");
+    assert!(text.contains("choixbot audit inconnu@ailleurs.example --raw"), "{text}");
 }
 
 async fn wait_for_status(app: &MailApp, done: impl Fn(&serde_json::Value) -> bool) {
