@@ -132,16 +132,20 @@ impl Processor {
         let posts = self.session.posts.clone();
         let catalog = PostCatalog::new(&posts);
         let mut results = Vec::new();
+        let uids = || fetched.iter().map(|f| i64::from(f.uid));
+        let recorded = match (uids().min(), uids().max()) {
+            (Some(first), Some(last)) => self.store.recorded_uids(folder, uidvalidity, first, last).await?,
+            _ => Default::default(),
+        };
         for message in fetched {
-            let uid = i64::from(message.uid);
-            if self.store.is_recorded(folder, uidvalidity, uid).await? {
+            if recorded.contains(&i64::from(message.uid)) {
                 continue;
             }
             let place = Place { folder, uidvalidity, closed, catalog: &catalog };
             let processed = self.process_one(&mut tx, &mut batch, place, message).await?;
             results.push(processed);
         }
-        if let Some(last_uid) = fetched.iter().map(|f| i64::from(f.uid)).max() {
+        if let Some(last_uid) = uids().max() {
             self.advance(&mut tx, folder, uidvalidity, last_uid).await?;
         }
         tx.commit().await?;
