@@ -17,15 +17,19 @@ use super::closing::{ArsListContext, ClosedContext, ResultContext, VacanciesCont
 use super::context::{ConfirmationContext, InvitationContext, RejectionContext};
 
 /// The file names of the templates, with their built-in text.
-const BUILT_IN: [(&str, &str); 9] = [
+const BUILT_IN: [(&str, &str); 13] = [
     ("invitation.txt.tera", include_str!("../../templates/invitation.txt.tera")),
     ("invitation.html.tera", include_str!("../../templates/invitation.html.tera")),
     ("confirmation.txt.tera", include_str!("../../templates/confirmation.txt.tera")),
     ("confirmation.html.tera", include_str!("../../templates/confirmation.html.tera")),
     ("rejection.txt.tera", include_str!("../../templates/rejection.txt.tera")),
+    ("rejection.html.tera", include_str!("../../templates/rejection.html.tera")),
     ("closed.txt.tera", include_str!("../../templates/closed.txt.tera")),
+    ("closed.html.tera", include_str!("../../templates/closed.html.tera")),
     ("result.txt.tera", include_str!("../../templates/result.txt.tera")),
+    ("result.html.tera", include_str!("../../templates/result.html.tera")),
     ("vacancies.txt.tera", include_str!("../../templates/vacancies.txt.tera")),
+    ("vacancies.html.tera", include_str!("../../templates/vacancies.html.tera")),
     ("ars_list.txt.tera", include_str!("../../templates/ars_list.txt.tera")),
 ];
 
@@ -40,8 +44,9 @@ pub fn built_in(name: &str) -> Option<&'static str> {
     BUILT_IN.iter().find(|(n, _)| *n == name).map(|(_, text)| *text)
 }
 
-/// A rendered email body: plain text, and an HTML alternative for the
-/// templates that have one.
+/// A rendered email body: plain text, and an HTML alternative for every
+/// email to an intern (the ARS list's body stays plain text: its content
+/// is in the attachments).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
     /// The `text/plain` part.
@@ -55,6 +60,11 @@ pub struct Rendered {
 pub struct Templates {
     /// Every template, parsed.
     tera: Tera,
+    /// The emails whose plain text the referent rewrote without writing
+    /// the HTML too ("rejection", …): they go out as plain text only.
+    /// Mail clients show the HTML alternative when there is one, so the
+    /// built-in HTML would hide the referent's wording.
+    text_only: Vec<String>,
 }
 
 impl Templates {
@@ -63,13 +73,26 @@ impl Templates {
     /// a template that does not parse, naming the file.
     pub fn load(dir: Option<&Path>) -> anyhow::Result<Self> {
         let mut sources: Vec<(String, String)> = Vec::new();
+        let mut overridden = Vec::new();
         for (name, text) in BUILT_IN {
-            let text = match dir {
-                Some(dir) => read_override(dir, name)?.unwrap_or_else(|| text.to_string()),
+            let text = match dir.map(|dir| read_override(dir, name)).transpose()?.flatten() {
+                Some(own) => {
+                    overridden.push(name);
+                    own
+                }
                 None => text.to_string(),
             };
             sources.push((name.to_string(), text));
         }
+        let text_only = overridden
+            .iter()
+            .filter_map(|name| name.strip_suffix(".txt.tera"))
+            .filter(|stem| {
+                let html = format!("{stem}.html.tera");
+                built_in(&html).is_some() && !overridden.contains(&html.as_str())
+            })
+            .map(str::to_string)
+            .collect();
         let mut tera = Tera::default();
         // Tera escapes only `.html`/`.htm`/`.xml` by default; ours end in
         // `.html.tera`. Without this, a name like "<b>" would become markup.
@@ -78,7 +101,7 @@ impl Templates {
             tera.add_raw_template(name, text)
                 .map_err(|error| anyhow!("template {name} does not parse: {}", tera_cause(&error)))?;
         }
-        Ok(Self { tera })
+        Ok(Self { tera, text_only })
     }
 
     /// Renders every template with sample data; the error names the
@@ -108,19 +131,19 @@ impl Templates {
     }
 
     pub fn rejection(&self, context: &RejectionContext) -> anyhow::Result<Rendered> {
-        self.render_text("rejection", context)
+        self.render_pair("rejection", context)
     }
 
     pub fn closed(&self, context: &ClosedContext) -> anyhow::Result<Rendered> {
-        self.render_text("closed", context)
+        self.render_pair("closed", context)
     }
 
     pub fn result(&self, context: &ResultContext) -> anyhow::Result<Rendered> {
-        self.render_text("result", context)
+        self.render_pair("result", context)
     }
 
     pub fn vacancies(&self, context: &VacanciesContext) -> anyhow::Result<Rendered> {
-        self.render_text("vacancies", context)
+        self.render_pair("vacancies", context)
     }
 
     pub fn ars_list(&self, context: &ArsListContext) -> anyhow::Result<Rendered> {
@@ -135,6 +158,9 @@ impl Templates {
     fn render_pair(&self, stem: &str, context: &impl Serialize) -> anyhow::Result<Rendered> {
         let context = to_tera(stem, context)?;
         let text = self.render_one(&format!("{stem}.txt.tera"), &context)?;
+        if self.text_only.iter().any(|own| own == stem) {
+            return Ok(Rendered { text, html: None });
+        }
         let html = self.render_one(&format!("{stem}.html.tera"), &context)?;
         Ok(Rendered { text, html: Some(html) })
     }

@@ -329,6 +329,41 @@ fn the_vacancies_notice_lists_places_left_and_whom_to_contact() {
 }
 
 #[test]
+fn every_answer_to_an_intern_has_an_html_part_saying_the_same() {
+    let samples = Samples::new();
+    let t = templates();
+    let answers = [
+        ("rejection", t.rejection(&samples.rejection).unwrap(), "9999"),
+        ("closed", t.closed(&samples.closed).unwrap(), "il ne change rien"),
+        ("result", t.result(&samples.result).unwrap(), "Poste obtenu"),
+        ("vacancies", t.vacancies(&samples.vacancies).unwrap(), "Postes restés vacants"),
+    ];
+    for (name, rendered, phrase) in answers {
+        let html = rendered.html.unwrap_or_else(|| panic!("the {name} answer has no HTML part"));
+        assert!(html.starts_with("<!DOCTYPE html>") && html.contains("Les référents"), "{name}:\n{html}");
+        assert!(rendered.text.contains(phrase) && html.contains(phrase), "{name} lacks {phrase:?}:\n{html}");
+    }
+}
+
+#[test]
+fn the_html_rejection_escapes_what_interns_typed() {
+    let mut intern = sample_intern(ChoiceType::Classique);
+    intern.last_name = "<img src=x onerror=alert(1)>".into();
+    let reasons = [Reason::UnknownNumber("<b>9999</b>".into())];
+    let context = RejectionContext::new(
+        sample_session(),
+        Some(&intern),
+        false,
+        &reasons,
+        &[],
+        &PostCatalog::new(&sample_posts()),
+    );
+    let html = templates().rejection(&context).unwrap().html.unwrap();
+    assert!(html.contains("&lt;img") && !html.contains("<img"), "{html}");
+    assert!(html.contains("&lt;b&gt;9999") && !html.contains("<b>"), "{html}");
+}
+
+#[test]
 fn the_ars_email_carries_the_summary_as_given() {
     let summary = "Pédiatrie\n  1  MARTIN Léa  classique  n° 1234\n  2  DURAND Paul  absent";
     let attachment = |name: &str| choixbot::answer::Attachment {
@@ -374,7 +409,21 @@ fn an_override_replaces_only_its_template() {
     assert_eq!(templates.result(&samples.result).unwrap().text, "Résultat pour Zoé");
     let builtin = Templates::load(None).unwrap();
     assert_eq!(templates.closed(&samples.closed).unwrap(), builtin.closed(&samples.closed).unwrap());
-    assert_eq!(template_names().count(), 9);
+    assert_eq!(template_names().count(), 13);
+    // The referent's wording would hide behind the built-in HTML, which
+    // mail clients show first: that email goes out as text only.
+    assert_eq!(templates.result(&samples.result).unwrap().html, None);
+}
+
+#[test]
+fn an_override_of_both_parts_keeps_the_html() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("result.txt.tera"), "Résultat pour {{ intern.first_name }}").unwrap();
+    std::fs::write(dir.path().join("result.html.tera"), "<p>Résultat pour {{ intern.first_name }}</p>")
+        .unwrap();
+    let templates = Templates::load(Some(dir.path())).unwrap();
+    let rendered = templates.result(&Samples::new().result).unwrap();
+    assert_eq!(rendered.html.as_deref(), Some("<p>Résultat pour Zoé</p>"));
 }
 
 #[test]

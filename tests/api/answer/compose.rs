@@ -171,10 +171,9 @@ fn a_message_without_recipients_is_refused() {
 }
 
 #[test]
-fn a_rejection_without_html_is_one_plain_text_part_in_utf8() {
+fn a_rejection_is_text_and_html_alternatives_in_utf8() {
     let mail = mail_settings();
     let rendered = Templates::load(None).unwrap().rejection(&Samples::new().rejection).unwrap();
-    assert!(rendered.html.is_none());
     let mut outgoing =
         Outgoing::from_rendered(Purpose::Rejection, "<in@x.example>", &mail, "Re: Choix".into(), rendered)
             .unwrap();
@@ -183,12 +182,27 @@ fn a_rejection_without_html_is_one_plain_text_part_in_utf8() {
     let bytes = outgoing.to_bytes(&mail).unwrap();
     let message = parse(&bytes);
     let content_type = message.content_type().expect("a content type");
-    assert_eq!((content_type.ctype(), content_type.subtype()), ("text", Some("plain")));
-    assert_eq!(content_type.attribute("charset").map(str::to_ascii_lowercase).as_deref(), Some("utf-8"));
+    assert_eq!((content_type.ctype(), content_type.subtype()), ("multipart", Some("alternative")));
     let text = message.body_text(0).unwrap();
     assert!(text.contains("Le numéro 9999 ne correspond à aucun poste ouvert."), "{text}");
+    let html = message.body_html(0).unwrap();
+    assert!(html.contains("<li>Le numéro 9999 ne correspond à aucun poste ouvert.</li>"), "{html}");
     assert_eq!(message.header_raw("Auto-Submitted").map(str::trim), Some("auto-replied"));
     assert_eq!(message.references().as_text(), Some("in@x.example"));
+}
+
+#[test]
+fn a_message_with_text_only_is_one_plain_text_part_in_utf8() {
+    let mail = mail_settings();
+    let mut outgoing =
+        Outgoing::new(Purpose::Result, "seed", &mail, "Résultat".into(), "Poste n° 1234 – été".into())
+            .unwrap();
+    outgoing.to = vec![Email::parse("zoe.lefevre@exemple.fr").unwrap()];
+    let message = parse(&outgoing.to_bytes(&mail).unwrap()).into_owned();
+    let content_type = message.content_type().expect("a content type");
+    assert_eq!((content_type.ctype(), content_type.subtype()), ("text", Some("plain")));
+    assert_eq!(content_type.attribute("charset").map(str::to_ascii_lowercase).as_deref(), Some("utf-8"));
+    assert_eq!(message.body_text(0).unwrap().trim_end(), "Poste n° 1234 – été");
 }
 
 #[test]
