@@ -329,14 +329,12 @@ fn the_vacancies_notice_lists_places_left_and_whom_to_contact() {
 }
 
 #[test]
-fn every_answer_to_an_intern_has_an_html_part_saying_the_same() {
+fn every_answer_to_a_reply_has_an_html_part_saying_the_same() {
     let samples = Samples::new();
     let t = templates();
     let answers = [
         ("rejection", t.rejection(&samples.rejection).unwrap(), "9999"),
         ("closed", t.closed(&samples.closed).unwrap(), "il ne change rien"),
-        ("result", t.result(&samples.result).unwrap(), "Poste obtenu"),
-        ("vacancies", t.vacancies(&samples.vacancies).unwrap(), "Postes restés vacants"),
     ];
     for (name, rendered, phrase) in answers {
         let html = rendered.html.unwrap_or_else(|| panic!("the {name} answer has no HTML part"));
@@ -409,21 +407,30 @@ fn an_override_replaces_only_its_template() {
     assert_eq!(templates.result(&samples.result).unwrap().text, "Résultat pour Zoé");
     let builtin = Templates::load(None).unwrap();
     assert_eq!(templates.closed(&samples.closed).unwrap(), builtin.closed(&samples.closed).unwrap());
-    assert_eq!(template_names().count(), 13);
+    assert_eq!(template_names().count(), 11);
+}
+
+#[test]
+fn an_email_whose_text_alone_is_rewritten_goes_out_as_text_only() {
     // The referent's wording would hide behind the built-in HTML, which
-    // mail clients show first: that email goes out as text only.
-    assert_eq!(templates.result(&samples.result).unwrap().html, None);
+    // mail clients show first.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("closed.txt.tera"), "Trop tard, {{ intern.first_name }}").unwrap();
+    let templates = Templates::load(Some(dir.path())).unwrap();
+    let samples = Samples::new();
+    let closed = templates.closed(&samples.closed).unwrap();
+    assert_eq!((closed.text.as_str(), closed.html), ("Trop tard, Zoé", None));
+    assert!(templates.rejection(&samples.rejection).unwrap().html.is_some(), "other emails keep their HTML");
 }
 
 #[test]
 fn an_override_of_both_parts_keeps_the_html() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("result.txt.tera"), "Résultat pour {{ intern.first_name }}").unwrap();
-    std::fs::write(dir.path().join("result.html.tera"), "<p>Résultat pour {{ intern.first_name }}</p>")
-        .unwrap();
+    std::fs::write(dir.path().join("closed.txt.tera"), "Trop tard, {{ intern.first_name }}").unwrap();
+    std::fs::write(dir.path().join("closed.html.tera"), "<p>Trop tard, {{ intern.first_name }}</p>").unwrap();
     let templates = Templates::load(Some(dir.path())).unwrap();
-    let rendered = templates.result(&Samples::new().result).unwrap();
-    assert_eq!(rendered.html.as_deref(), Some("<p>Résultat pour Zoé</p>"));
+    let rendered = templates.closed(&Samples::new().closed).unwrap();
+    assert_eq!(rendered.html.as_deref(), Some("<p>Trop tard, Zoé</p>"));
 }
 
 #[test]
