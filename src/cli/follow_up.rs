@@ -90,7 +90,9 @@ impl FollowUp {
 
     /// The text view: each list with a line of advice, cut after
     /// [`TEXT_LINES`] lines. Empty when there is nothing to follow up.
-    pub fn to_text(&self) -> String {
+    /// Once the session is `closed`, the interns without a reply are the
+    /// absent ones.
+    pub fn to_text(&self, closed: bool) -> String {
         let mut text = String::new();
         section(
             &mut text,
@@ -109,7 +111,8 @@ impl FollowUp {
             "Messages that could not be processed, without an answer",
             self.unprocessable.iter().map(Unanswered::to_line),
         );
-        section(&mut text, "No reply yet", self.no_reply.iter().map(InternLine::to_string));
+        let no_reply = if closed { "No reply before the close" } else { "No reply yet" };
+        section(&mut text, no_reply, self.no_reply.iter().map(InternLine::to_string));
         if text.is_empty() {
             text
         } else {
@@ -196,7 +199,7 @@ mod tests {
 
     #[test]
     fn nothing_to_follow_up_prints_nothing() {
-        assert_eq!(empty().to_text(), "");
+        assert_eq!(empty().to_text(false), "");
     }
 
     #[test]
@@ -210,7 +213,8 @@ mod tests {
         follow_up.from_strangers.push(Unanswered { message: 42, sender: Some("x@gmail.com".into()), at: 0 });
         follow_up.no_reply =
             (1..=25).map(|rank| intern(&format!("i{rank}@ex.fr"), "Pédiatrie", rank)).collect();
-        let text = follow_up.to_text();
+        let text = follow_up.to_text(false);
+        assert!(follow_up.to_text(true).contains("No reply before the close"));
         assert!(text.contains("Pédiatrie, rank 3: Prénom 3 <a@ex.fr> — 550 5.1.1 user unknown"), "{text}");
         assert!(text.contains("#42 1970-01-01 00:00:00 UTC from x@gmail.com"), "{text}");
         assert!(text.contains("choixbot audit x@gmail.com --raw 42"), "{text}");

@@ -165,7 +165,7 @@ impl Status {
                 text.push_str(&format!("  {purpose} to {recipients}: {error}\n"));
             }
         }
-        text.push_str(&self.follow_up.to_text());
+        text.push_str(&self.follow_up.to_text(self.closed_at.is_some()));
         text
     }
 }
