@@ -192,9 +192,18 @@ fn is_negated(tokens: &[Token], index: usize) -> bool {
         .find(|t| !matches!(t, Token::Marker | Token::Word { determiner: true, .. }));
     match before {
         Some(Token::Word { negation: Negation::Negates, .. }) => true,
-        Some(Token::Word { negation: Negation::NegatesAfterNe, .. }) => {
-            tokens[..index].iter().any(|t| matches!(t, Token::Word { negation: Negation::Ne, .. }))
-        }
+        // The "ne" must be in the same clause: "je ne sais pas, en plus le
+        // 1234" adds 1234.
+        Some(Token::Word { negation: Negation::NegatesAfterNe, .. }) => tokens[..index]
+            .iter()
+            .rev()
+            .take_while(|t| {
+                !matches!(
+                    t,
+                    Token::Punct(',' | ';' | '.' | '!' | '?' | ':') | Token::Word { separator: true, .. }
+                )
+            })
+            .any(|t| matches!(t, Token::Word { negation: Negation::Ne, .. })),
         _ => false,
     }
 }

@@ -78,6 +78,7 @@ fn regression_a_post_named_in_a_negation_is_not_a_choice() {
     assert_eq!(numbers("ni la 1204 ni la 1211, seulement 1315"), ["1315"]);
     // "plus" without "ne" adds a post.
     assert_eq!(numbers("1204, et en plus le 1211"), ["1204", "1211"]);
+    assert_eq!(numbers("Je ne sais pas trop, en plus le 1211"), ["1211"]);
     // A negation further away does not reach the number.
     assert_eq!(numbers("Je ne sais pas encore, mais 1204 puis 1211"), ["1204", "1211"]);
 }
