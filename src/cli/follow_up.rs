@@ -32,7 +32,7 @@ pub struct Bounced {
     /// Who.
     #[serde(flatten)]
     pub intern: InternLine,
-    /// What the last bounce said.
+    /// Who sent the last bounce, and its subject.
     pub detail: String,
     /// When it came (milliseconds since the epoch).
     pub at: i64,

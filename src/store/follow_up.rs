@@ -12,7 +12,7 @@ use super::Store;
 pub struct BounceRow {
     /// The intern's address (the key of the call list).
     pub intern_email: String,
-    /// What the bounce said, as the parser summed it up.
+    /// Who sent the bounce, and its subject.
     pub detail: String,
     /// When it was recorded, in milliseconds since the epoch.
     pub recorded_at: i64,
