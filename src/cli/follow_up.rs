@@ -146,9 +146,14 @@ impl std::fmt::Display for InternLine {
 
 impl Unanswered {
     fn to_line(&self) -> String {
-        let sender = self.sender.as_deref().unwrap_or("?");
+        // `--raw` dumps the message whatever the address, which only has
+        // to be there: "unknown" when the sender could not be read.
+        let (from, address) = match self.sender.as_deref() {
+            Some(sender) => (sender, sender),
+            None => ("(no sender)", "unknown"),
+        };
         format!(
-            "#{} {} UTC from {sender} (read it: choixbot audit {sender} --raw {})",
+            "#{} {} UTC from {from} (read it: choixbot audit {address} --raw {})",
             self.message,
             super::report::when(self.at),
             self.message
@@ -222,6 +227,12 @@ mod tests {
         assert!(text.contains("<i20@ex.fr>") && !text.contains("<i21@ex.fr>"), "{text}");
         assert!(text.contains("… and 5 more"), "{text}");
         assert!(!text.contains("could not be processed"), "{text}");
+    }
+
+    #[test]
+    fn a_message_without_a_sender_still_gets_a_command_that_works() {
+        let line = Unanswered { message: 9, sender: None, at: 0 }.to_line();
+        assert!(line.contains("from (no sender) (read it: choixbot audit unknown --raw 9)"), "{line}");
     }
 
     #[test]
