@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use choixbot::outbox::transport::SmtpTransport;
 use choixbot::outbox::worker::{RetryPolicy, Worker};
-use choixbot::settings::{Security, SmtpSettings};
+use choixbot::settings::Security;
 use choixbot::store::outbox::{queue_all, Queued};
 use choixbot::store::Store;
 use mailstack::MailStack;
@@ -37,19 +37,7 @@ fn queued(i: usize) -> Queued {
 }
 
 fn transport(stack: &MailStack) -> SmtpTransport {
-    let settings = SmtpSettings {
-        host: "127.0.0.1".into(),
-        port: stack.smtp_port(),
-        security: Security::None,
-        username: None,
-        password_env: "UNUSED".into(),
-        password_file: None,
-        ca_file: stack.ca_pem_path().display().to_string(),
-        timeout_seconds: 20,
-        retry_first_seconds: 30,
-        retry_max_seconds: 1800,
-    };
-    SmtpTransport::new(&settings, None).unwrap()
+    SmtpTransport::new(&crate::smtp::settings(stack, Security::None), None).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,9 @@ use mailstack::MailStack;
 const FROM: &str = "choix@asso.example";
 const INTERN: &str = "interne@gmail.com";
 
-fn settings(stack: &MailStack, security: Security) -> SmtpSettings {
+/// Settings for the stack's Postfix over `security` (the outbox tests use
+/// them too).
+pub(crate) fn settings(stack: &MailStack, security: Security) -> SmtpSettings {
     let (host, port) = match security {
         Security::Tls => ("localhost", stack.smtps_port()),
         Security::Starttls => ("127.0.0.1", stack.smtp_port()),
