@@ -194,18 +194,17 @@ impl Composer<'_> {
         let left_without = matches!(assignment.status, Status::Absent | Status::Unassigned);
         let mut queued = Vec::new();
         for (address, proxy) in intern.registered_addresses() {
+            let mut queue = |purpose, subject, rendered| -> anyhow::Result<()> {
+                queued.push(self.to_intern(purpose, intern, address, subject, rendered, &stored.token)?);
+                Ok(())
+            };
             let context =
                 ResultContext::new(self.facts.clone(), intern, proxy, assignment, wishes, &self.catalog);
-            let rendered = self.templates.result(&context)?;
-            let subject = subject::result(&session.name, stored.token.as_str());
-            queued.push(self.to_intern(
+            queue(
                 Purpose::Result,
-                intern,
-                address,
-                subject,
-                rendered,
-                &stored.token,
-            )?);
+                subject::result(&session.name, stored.token.as_str()),
+                self.templates.result(&context)?,
+            )?;
             if left_without {
                 let context = VacanciesContext::new(
                     self.facts.clone(),
@@ -215,16 +214,11 @@ impl Composer<'_> {
                     &self.allocation.vacancies,
                     &self.catalog,
                 );
-                let rendered = self.templates.vacancies(&context)?;
-                let subject = subject::vacancies(&session.name, stored.token.as_str());
-                queued.push(self.to_intern(
+                queue(
                     Purpose::Vacancies,
-                    intern,
-                    address,
-                    subject,
-                    rendered,
-                    &stored.token,
-                )?);
+                    subject::vacancies(&session.name, stored.token.as_str()),
+                    self.templates.vacancies(&context)?,
+                )?;
             }
         }
         Ok(queued)
