@@ -65,8 +65,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Close the session now: final allocation, the list to the ARS, results to the interns.
-    Close,
+    /// Close the session now: read the replies still in the mailbox, then
+    /// the final allocation, the list to the ARS, results to the interns.
+    Close {
+        /// Do not read the mailbox first (it cannot be read): the list is
+        /// made on the replies already recorded, and says that some may be
+        /// missing.
+        #[arg(long)]
+        without_mailbox: bool,
+    },
     /// Write the consolidated list (the file sent to the ARS).
     Export {
         /// csv or xlsx (default: from --output's extension, else csv).

@@ -22,8 +22,9 @@ static FAIL_ON: Lazy<Option<String>> =
     Lazy::new(|| std::env::var(FAIL_VARIABLE).ok().filter(|marker| !marker.is_empty()));
 
 /// The steps that can be named: `after_fetch`, `after_commit`,
-/// `after_send` (the SMTP server accepted an answer, not yet marked sent)
-/// and `before_move`.
+/// `after_send` (the SMTP server accepted an answer, not yet marked sent),
+/// `before_move`, and in the close `close_before_commit` (every email
+/// worded and inserted, not committed) and `close_after_commit`.
 pub fn reached(step: &str) {
     if CRASH_AT.as_deref() == Some(step) {
         eprintln!("{VARIABLE}={step}: aborting as asked");

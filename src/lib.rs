@@ -16,14 +16,18 @@
 //! - [`collect`] — the daemon that reads, decides and answers;
 //! - [`outbox`] — sending, with retries;
 //! - [`close`] — the deadline, the final list, the results;
+//! - [`alert`] — telling the referents what will not heal by itself;
+//! - [`clock`] — the one "now", which tests can move;
 //! - [`store`] — the session's database;
 //! - [`settings`] — `choixbot.toml`;
 //! - [`cli`] — the commands.
 
+pub mod alert;
 pub mod allocation;
 pub mod answer;
 pub mod ars_list;
 pub mod cli;
+pub mod clock;
 pub mod close;
 pub mod collect;
 pub mod crash_point;

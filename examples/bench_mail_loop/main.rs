@@ -123,7 +123,7 @@ fn main() -> Result<()> {
     progress("storm: starting choixbot run");
     let log = std::fs::File::create(bench.dir.join("daemon.log"))?;
     let start = Instant::now();
-    let started_ms = choixbot::store::now_ms();
+    let started_ms = chrono::Utc::now().timestamp_millis();
     let mut command = bench.command(&["run"]);
     command.stdout(std::process::Stdio::null()).stderr(log);
     let mut child = daemon::Running(command.spawn().context("cannot start choixbot run")?);
@@ -249,7 +249,8 @@ async fn time_close(bench: &Bench) -> Result<Duration> {
     let settings = choixbot::settings::Settings::load(&bench.config())?;
     let templates = Arc::new(choixbot::answer::Templates::load(None)?);
     let start = Instant::now();
-    let closed = choixbot::close::close(&store, &settings, &templates).await?;
+    let basis = choixbot::close::Basis::WithoutMailbox { unreadable_since: None };
+    let closed = choixbot::close::close(&store, &settings, &templates, &basis).await?;
     let took = start.elapsed();
     if !matches!(closed, choixbot::close::Closed::Now { .. }) {
         bail!("the session was already closed: {closed:?}");

@@ -7,6 +7,8 @@ use serde::Serialize;
 use super::catalog::PostCatalog;
 use super::context::{InternFacts, Outcome, PostLine, SessionFacts, WishLine};
 use crate::allocation::{Assignment, Vacancy};
+
+pub use self::list_warning::mailbox_warning;
 use crate::domain::{ArsId, Intern};
 
 /// `closed`: a reply that arrived after the close.
@@ -22,6 +24,9 @@ pub struct ClosedContext {
     pub wishes: Vec<WishLine>,
     /// The result, once the final allocation has run.
     pub result: Option<Outcome>,
+    /// When the IMAP server received the message, in words to the second
+    /// ("lundi 4 mai 2020 à 23 h 59 min 58 s (heure de Paris)"), when known.
+    pub received: Option<String>,
 }
 
 impl ClosedContext {
@@ -39,7 +44,14 @@ impl ClosedContext {
             proxy,
             wishes: WishLine::list(wishes, &intern.group, posts),
             result: result.map(|a| Outcome::from_assignment(a, posts)),
+            received: None,
         }
+    }
+
+    /// The same, saying when the message was received.
+    pub fn received_at(mut self, received: Option<chrono::DateTime<chrono::Utc>>, tz: chrono_tz::Tz) -> Self {
+        self.received = received.map(|at| super::french::instant_in_words(at, tz));
+        self
     }
 }
 
@@ -125,6 +137,9 @@ pub struct ArsListContext {
     pub attachments: Vec<String>,
     /// How many interns are listed.
     pub interns: usize,
+    /// Set when the list was made without reading the mailbox up to the
+    /// deadline: replies may be missing (see [`mailbox_warning`]).
+    pub warning: Option<String>,
 }
 
 impl ArsListContext {
@@ -136,6 +151,48 @@ impl ArsListContext {
         attachments: &[super::compose::Attachment],
         interns: usize,
     ) -> Self {
-        Self { session, summary, attachments: attachments.iter().map(|a| a.name.clone()).collect(), interns }
+        Self {
+            session,
+            summary,
+            attachments: attachments.iter().map(|a| a.name.clone()).collect(),
+            interns,
+            warning: None,
+        }
+    }
+}
+
+/// `alert`: to the referents, about what will not heal by itself: the
+/// mailbox refused choixbot, or the list is held at the deadline because
+/// the mailbox cannot be read.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertContext {
+    /// The session.
+    pub session: SessionFacts,
+    /// Whether the list is held (past the deadline), rather than a refusal
+    /// before it.
+    pub held: bool,
+    /// Since when the mailbox cannot be read, in words.
+    pub since: String,
+    /// The exact error.
+    pub error: String,
+    /// What to change, when choixbot knows (a refused login, certificate
+    /// or folder).
+    pub remedy: Option<String>,
+}
+
+mod list_warning {
+    /// The sentence the list carries when it was made without reading the
+    /// mailbox up to the deadline (`choixbot close --without-mailbox`).
+    pub fn mailbox_warning(unreadable_since: Option<&str>) -> String {
+        match unreadable_since {
+            Some(since) => format!(
+                "ATTENTION : cette liste a été établie sans relire la boîte de réception, \
+                 injoignable depuis le {since}. Des réponses reçues avant la date limite \
+                 peuvent y manquer."
+            ),
+            None => "ATTENTION : cette liste a été établie sans relire la boîte de réception. \
+                     Des réponses reçues avant la date limite peuvent y manquer."
+                .to_string(),
+        }
     }
 }

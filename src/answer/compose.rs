@@ -34,10 +34,13 @@ pub enum Purpose {
     Result,
     Vacancies,
     ArsList,
+    /// To the referents: something a person must fix (the mailbox refused
+    /// us, the close is held).
+    Alert,
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 7] = [
+    pub const ALL: [Purpose; 8] = [
         Self::Invitation,
         Self::Confirmation,
         Self::Rejection,
@@ -45,6 +48,7 @@ impl Purpose {
         Self::Result,
         Self::Vacancies,
         Self::ArsList,
+        Self::Alert,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +60,7 @@ impl Purpose {
             Self::Result => "result",
             Self::Vacancies => "vacancies",
             Self::ArsList => "ars_list",
+            Self::Alert => "alert",
         }
     }
 

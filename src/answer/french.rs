@@ -42,6 +42,20 @@ pub fn deadline_in_words(instant: DateTime<Utc>, tz: Tz) -> String {
     )
 }
 
+/// "lundi 4 mai 2020 à 23 h 59 min 58 s (heure de Paris)": an instant to
+/// the second, for when a reply was received next to the deadline.
+pub fn instant_in_words(instant: DateTime<Utc>, tz: Tz) -> String {
+    let local = instant.with_timezone(&tz);
+    format!(
+        "{} à {} h {:02} min {:02} s ({})",
+        date_in_words(local.date_naive()),
+        local.hour(),
+        local.minute(),
+        local.second(),
+        zone_in_words(tz)
+    )
+}
+
 /// "lundi 4 mai 2020", "vendredi 1er mai 2020".
 pub fn date_in_words(date: chrono::NaiveDate) -> String {
     let day = date.day();

@@ -45,7 +45,9 @@ pub mod subject;
 mod templates;
 
 pub use catalog::PostCatalog;
-pub use closing::{ArsListContext, ClosedContext, ResultContext, VacanciesContext};
+pub use closing::{
+    mailbox_warning, AlertContext, ArsListContext, ClosedContext, ResultContext, VacanciesContext,
+};
 pub use compose::{
     derived_message_id, Attachment, AutoSubmitted, Outgoing, Purpose, CSV_CONTENT_TYPE, PURPOSE_HEADER,
     XLSX_CONTENT_TYPE,

@@ -8,7 +8,7 @@
 use chrono::TimeZone;
 
 use super::catalog::PostCatalog;
-use super::closing::{ArsListContext, ClosedContext, ResultContext, VacanciesContext};
+use super::closing::{AlertContext, ArsListContext, ClosedContext, ResultContext, VacanciesContext};
 use super::context::{ConfirmationContext, InvitationContext, RejectionContext, SessionFacts};
 use super::reason::Reason;
 use crate::allocation::{Assignment, Status, Vacancy};
@@ -39,6 +39,10 @@ pub struct Samples {
     pub vacancies: VacanciesContext,
     /// The cover of the list.
     pub ars_list: ArsListContext,
+    /// The alert of a close held at the deadline.
+    pub held_alert: AlertContext,
+    /// The alert of a refused login, before the deadline.
+    pub refusal_alert: AlertContext,
 }
 
 fn id(text: &str) -> ArsId {
@@ -153,16 +157,33 @@ impl Samples {
                 &[],
                 &posts,
             ),
-            closed: ClosedContext::new(session.clone(), &intern, false, &wishes, Some(&assigned), &posts),
+            closed: ClosedContext::new(session.clone(), &intern, false, &wishes, Some(&assigned), &posts)
+                .received_at(Some(chrono::Utc::now()), chrono_tz::Europe::Paris),
             result: ResultContext::new(session.clone(), &intern, false, &assigned, &wishes, &posts),
             absent_result: ResultContext::new(session.clone(), &intern, true, &absent, &[], &posts),
             vacancies: VacanciesContext::new(session.clone(), &intern, false, &absent, &vacancies, &posts),
             ars_list: ArsListContext {
-                session,
+                session: session.clone(),
                 summary: "Pédiatrie\n  12  LEFÈVRE Zoé  classique  n° 1234  Hôpital Necker – Néonatologie"
                     .into(),
                 attachments: vec!["choix-ete-2020.csv".into(), "choix-ete-2020.xlsx".into()],
                 interns: 1,
+                warning: Some(super::mailbox_warning(Some("lundi 4 mai 2020 à 23 h 50 (heure de Paris)"))),
+            },
+            held_alert: AlertContext {
+                session: session.clone(),
+                held: true,
+                since: "lundi 4 mai 2020 à 23 h 50 min 12 s (heure de Paris)".into(),
+                error: "cannot connect to IMAP server imap.asso.example:993: TCP connect timed out after 60s"
+                    .into(),
+                remedy: None,
+            },
+            refusal_alert: AlertContext {
+                session,
+                held: false,
+                since: "lundi 4 mai 2020 à 09 h 02 min 40 s (heure de Paris)".into(),
+                error: "the IMAP server imap.asso.example:993 refused the login of choix@asso.example".into(),
+                remedy: Some("check imap.username and the password".into()),
             },
         }
     }

@@ -41,6 +41,11 @@ pub fn ars_list(session: &str) -> String {
     format!("Liste des choix de stage – {session}")
 }
 
+/// An alert to the referents: `[choixbot] Semestre d'été 2020 – WHAT`.
+pub fn alert(session: &str, what: &str) -> String {
+    format!("[choixbot] {session} – {what}")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -13,11 +13,11 @@ use anyhow::{anyhow, Context as _};
 use serde::Serialize;
 use tera::Tera;
 
-use super::closing::{ArsListContext, ClosedContext, ResultContext, VacanciesContext};
+use super::closing::{AlertContext, ArsListContext, ClosedContext, ResultContext, VacanciesContext};
 use super::context::{ConfirmationContext, InvitationContext, RejectionContext};
 
 /// The file names of the templates, with their built-in text.
-const BUILT_IN: [(&str, &str); 11] = [
+const BUILT_IN: [(&str, &str); 12] = [
     ("invitation.txt.tera", include_str!("../../templates/invitation.txt.tera")),
     ("invitation.html.tera", include_str!("../../templates/invitation.html.tera")),
     ("confirmation.txt.tera", include_str!("../../templates/confirmation.txt.tera")),
@@ -29,6 +29,7 @@ const BUILT_IN: [(&str, &str); 11] = [
     ("result.txt.tera", include_str!("../../templates/result.txt.tera")),
     ("vacancies.txt.tera", include_str!("../../templates/vacancies.txt.tera")),
     ("ars_list.txt.tera", include_str!("../../templates/ars_list.txt.tera")),
+    ("alert.txt.tera", include_str!("../../templates/alert.txt.tera")),
 ];
 
 /// The names of every template, for `check` and for referents who want to
@@ -122,6 +123,8 @@ impl Templates {
         self.result(&samples.absent_result)?;
         self.vacancies(&samples.vacancies)?;
         self.ars_list(&samples.ars_list)?;
+        self.alert(&samples.held_alert)?;
+        self.alert(&samples.refusal_alert)?;
         Ok(())
     }
 
@@ -151,6 +154,10 @@ impl Templates {
 
     pub fn ars_list(&self, context: &ArsListContext) -> anyhow::Result<Rendered> {
         self.render_text("ars_list", context)
+    }
+
+    pub fn alert(&self, context: &AlertContext) -> anyhow::Result<Rendered> {
+        self.render_text("alert", context)
     }
 
     fn render_text(&self, stem: &str, context: &impl Serialize) -> anyhow::Result<Rendered> {

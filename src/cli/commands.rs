@@ -25,7 +25,9 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             super::mail::invite(&cli.config, &cli.database_url, dry_run, output).await
         }
         Command::Run => super::mail::run(&cli.config, &cli.database_url).await,
-        Command::Close => super::mail::close(&cli.config, &cli.database_url).await,
+        Command::Close { without_mailbox } => {
+            super::mail::close(&cli.config, &cli.database_url, without_mailbox).await
+        }
         Command::Audit { ref email, raw } => super::mail::audit(&cli.database_url, email, raw).await,
     }
 }

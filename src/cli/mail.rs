@@ -121,9 +121,35 @@ async fn shutdown_signal() {
     }
 }
 
-pub async fn close(config: &Path, database_url: &str) -> Result<()> {
+/// `choixbot close`: reads the replies still in the mailbox, then closes.
+/// With `without_mailbox`, closes at once on what is recorded, and the
+/// list says that replies may be missing.
+pub async fn close(config: &Path, database_url: &str, without_mailbox: bool) -> Result<()> {
     let session = open(config, database_url).await?;
-    match close::close(&session.store, &session.settings, &session.templates).await? {
+    let basis = if session.store.state(close::CLOSED_AT).await?.is_some() {
+        None
+    } else if without_mailbox {
+        let held = close::held::held(&session.store).await?;
+        Some(close::Basis::WithoutMailbox { unreadable_since: held.and_then(|h| h.unreadable_since()) })
+    } else {
+        let read = collect::read_mailbox_now(
+            session.settings.clone(),
+            session.store.clone(),
+            session.templates.clone(),
+        );
+        Some(read.await.map_err(|error| {
+            anyhow::anyhow!(
+                "cannot read the mailbox before closing: {error:#}\nNothing was sent. Fix the IMAP settings \
+                 (choixbot status shows the error), or send the list without the replies still in the \
+                 mailbox: choixbot close --without-mailbox"
+            )
+        })?)
+    };
+    let closed = match &basis {
+        Some(basis) => close::close(&session.store, &session.settings, &session.templates, basis).await?,
+        None => Closed::Already { at: session.store.state(close::CLOSED_AT).await?.unwrap_or_default() },
+    };
+    match closed {
         Closed::Now { queued, assignments } => {
             println!("Session closed: {assignments} intern(s) allocated, {queued} email(s) queued (the list to the ARS, the results).");
         }

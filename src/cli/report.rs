@@ -174,10 +174,14 @@ impl Status {
 pub fn audit(address: &Email, messages: &[AuditMessage], outbox: &[AuditOutbox]) -> String {
     let mut lines: Vec<(i64, String)> = Vec::new();
     for m in messages {
+        // The server's reception time is what decided "on time"; the
+        // recording time says when choixbot read it.
+        let server =
+            m.internal_date.map_or("server time unknown".to_string(), |at| format!("server {}", when(at)));
         lines.push((
             m.received_at,
             format!(
-                "{}  received #{:<5} from {:<30} {:<10} {:<9} {}",
+                "{}  received #{:<5} from {:<30} {:<10} {:<9} ({server}) {}",
                 when(m.received_at),
                 m.id,
                 m.sender.as_deref().unwrap_or("?"),

@@ -31,17 +31,29 @@ pub type Wishes = std::collections::HashMap<Email, Vec<ArsId>>;
 /// early and both cores end together.
 const PART: usize = 250;
 
+/// What the close is made of, read with the write lock held.
+pub struct Inputs<'a> {
+    /// Every post.
+    pub posts: &'a [Post],
+    /// The call list, with the tokens.
+    pub interns: &'a [StoredIntern],
+    /// Every intern's current wishes.
+    pub wishes: &'a Wishes,
+    /// What the list must say first, when it was made without reading the
+    /// mailbox up to the deadline.
+    pub warning: Option<String>,
+}
+
 /// Allocates, then words every email and sends them to `parts` in order,
 /// a part at a time (the list to the ARS first). Blocking: run it on a
 /// blocking thread. Returns the number of assignments.
 pub fn compose_close(
     settings: &Settings,
     templates: &Templates,
-    posts: &[Post],
-    interns: &[StoredIntern],
-    wishes: &Wishes,
+    inputs: Inputs<'_>,
     parts: Sender<Vec<Queued>>,
 ) -> anyhow::Result<usize> {
+    let Inputs { posts, interns, wishes, warning } = inputs;
     let plain: Vec<_> = interns.iter().map(|s| s.intern.clone()).collect();
     let allocation = allocation::allocate(AllocationInput {
         posts,
@@ -51,7 +63,7 @@ pub fn compose_close(
     });
     let facts = SessionFacts::from_settings(settings).map_err(anyhow::Error::msg)?;
     let catalog = PostCatalog::new(posts);
-    let composer = Composer { settings, templates, facts, posts, catalog, allocation: &allocation };
+    let composer = Composer { settings, templates, facts, posts, catalog, allocation: &allocation, warning };
     let pairs: Vec<_> = by_intern(interns, &allocation).collect();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     std::thread::scope(|scope| {
@@ -120,6 +132,8 @@ struct Composer<'a> {
     catalog: PostCatalog<'a>,
     /// The final allocation.
     allocation: &'a Allocation,
+    /// The list's warning, if it was made without the mailbox.
+    warning: Option<String>,
 }
 
 impl Composer<'_> {
@@ -164,6 +178,7 @@ impl Composer<'_> {
             summary: ars_list::summary(input),
             attachments: attachments.iter().map(|a| a.name.clone()).collect(),
             interns: interns.len(),
+            warning: self.warning.clone(),
         };
         let rendered = self.templates.ars_list(&context)?;
         let seed = format!("ars-list|{}|{}", session.name, session.deadline);

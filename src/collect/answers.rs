@@ -31,6 +31,8 @@ pub struct Answers {
     settings: Arc<Settings>,
     /// Session name, deadline in words, contacts.
     facts: SessionFacts,
+    /// The session's time zone, for the instants the answers give.
+    tz: chrono_tz::Tz,
 }
 
 /// The message being answered.
@@ -42,6 +44,8 @@ pub struct Incoming<'a> {
     pub message_id: Option<&'a str>,
     /// Its content hash (tells apart two messages sharing a Message-ID).
     pub content_hash: &'a str,
+    /// When the IMAP server received it, if it said.
+    pub received: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The message being answered, as every answer to it needs it.
@@ -58,7 +62,8 @@ struct Answering<'a> {
 impl Answers {
     pub fn new(templates: Arc<Templates>, settings: Arc<Settings>) -> anyhow::Result<Self> {
         let facts = SessionFacts::from_settings(&settings).map_err(anyhow::Error::msg)?;
-        Ok(Self { templates, settings, facts })
+        let tz = settings.session.tz().map_err(anyhow::Error::msg)?;
+        Ok(Self { templates, settings, facts, tz })
     }
 
     /// The emails that answer `decision` (none for ignored messages,
@@ -105,7 +110,8 @@ impl Answers {
                 let wishes = session.wishes.get(intern).cloned().unwrap_or_default();
                 self.to_each_address(Purpose::Closed, &answering, intern, |proxy| {
                     let context =
-                        ClosedContext::new(self.facts.clone(), profile, proxy, &wishes, None, catalog);
+                        ClosedContext::new(self.facts.clone(), profile, proxy, &wishes, None, catalog)
+                            .received_at(incoming.received, self.tz);
                     self.templates.closed(&context)
                 })
             }

@@ -9,6 +9,16 @@
 //! before the commit, the message is still above the recorded UID and is
 //! fetched again; if it dies after the commit but before the move, the
 //! message is recorded as not moved and the move is done at the next start.
+//!
+//! At the deadline the loop reads the folder up to it: a few seconds after
+//! the deadline ([`DRAIN_GRACE`]) it asks the server for the highest UID,
+//! and once every message up to that one is recorded it reports the folder
+//! drained ([`Reading::drained`]). Only then may the session close: every
+//! reply the server received before the deadline has been decided. Mail
+//! that keeps arriving does not delay this, since the target is fixed once.
+//! The loop reports as well whether the mailbox can be read at all
+//! ([`Reading::unreadable`]), for the close to be held, and the referents
+//! told, when it cannot.
 
 use std::time::Duration;
 
@@ -16,8 +26,10 @@ use anyhow::Context;
 use rand::Rng;
 use tracing::{info, warn};
 
+use chrono::{DateTime, Utc};
+
 use super::process::Processor;
-use crate::mailbox::{Fetched, Mailbox};
+use crate::mailbox::{Fetched, Mailbox, Refusal};
 use crate::settings::ImapSettings;
 use crate::store::{MailboxPosition, Store};
 
@@ -36,24 +48,61 @@ const IDLE_RENEWAL: Duration = Duration::from_secs(25 * 60);
 const FOLLOW_UP: Duration = Duration::from_secs(2);
 /// The interval of those looks.
 const FOLLOW_UP_INTERVAL: Duration = Duration::from_millis(100);
+/// How long after the deadline the folder's last UID is taken as the end of
+/// what must be read. A message the server stored just before the deadline
+/// is visible to a search a moment later; this also covers a clock of the
+/// server a little behind ours. Every message received before the deadline
+/// then has a UID at or below the target.
+pub const DRAIN_GRACE: Duration = Duration::from_secs(5);
+/// Past the deadline the list is waiting: the reconnection delay stays
+/// short, so that the list leaves soon after the mailbox comes back.
+const RECONNECT_AFTER_DEADLINE: Duration = Duration::from_secs(10);
 
-/// Runs the mailbox loop until `shutdown` turns true. Never returns an error
-/// for an outage: it logs, waits with backoff and jitter, and reconnects.
+/// What the mailbox loop tells the rest of the daemon.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reading {
+    /// Since when and why the mailbox cannot be read; `None` while it can.
+    pub unreadable: Option<Unreadable>,
+    /// Once the deadline has passed: the folder and how far it was read,
+    /// every message the server received before the deadline included.
+    pub drained: Option<(String, MailboxPosition)>,
+}
+
+/// The mailbox out of reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The first failure of this outage.
+    pub since: DateTime<Utc>,
+    /// The last error, in full.
+    pub error: String,
+    /// The last error, when a person must fix it.
+    pub refusal: Option<Refusal>,
+}
+
+/// Runs the mailbox loop until `shutdown` turns true, reporting to
+/// `reading`. Never returns an error for an outage: it logs, waits with
+/// backoff and jitter, and reconnects. The password is read again at each
+/// connection, so that a referent who fixes it need not restart.
 pub async fn run(
     settings: &ImapSettings,
-    password: &str,
     processor: &mut Processor,
+    reading: &tokio::sync::watch::Sender<Reading>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut failures: u32 = 0;
     while !*shutdown.borrow() {
-        let session = session(settings, password, processor, &mut shutdown, &mut failures);
+        let session = session(settings, processor, reading, &mut shutdown, &mut failures);
         match session.await {
             Ok(()) => return,
             Err(error) => {
                 failures += 1;
-                let delay = reconnect_delay(failures);
+                let mut delay = reconnect_delay(failures);
+                let now = processor.store().clock().now();
+                if now >= processor.deadline() {
+                    delay = delay.min(RECONNECT_AFTER_DEADLINE);
+                }
                 warn!("mailbox: {error:#}; reconnecting in {:.1} s", delay.as_secs_f64());
+                report_failure(reading, &error, now);
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
                     _ = shutdown.changed() => {}
@@ -61,6 +110,16 @@ pub async fn run(
             }
         }
     }
+}
+
+/// Records a failure in `reading`, keeping the start of the outage.
+fn report_failure(reading: &tokio::sync::watch::Sender<Reading>, error: &anyhow::Error, now: DateTime<Utc>) {
+    let refusal = crate::mailbox::refusal(error).cloned();
+    let error = format!("{error:#}");
+    reading.send_modify(|reading| {
+        let since = reading.unreadable.as_ref().map_or(now, |u| u.since);
+        reading.unreadable = Some(Unreadable { since, error, refusal });
+    });
 }
 
 /// Exponential backoff from 1 s to 5 min, with ±25 % jitter so that many
@@ -74,22 +133,30 @@ fn reconnect_delay(failures: u32) -> Duration {
 /// One connection's life: returns Ok on shutdown, Err on any failure.
 async fn session(
     settings: &ImapSettings,
-    password: &str,
     processor: &mut Processor,
+    reading: &tokio::sync::watch::Sender<Reading>,
     shutdown: &mut tokio::sync::watch::Receiver<bool>,
     failures: &mut u32,
 ) -> anyhow::Result<()> {
-    let mut mailbox = Mailbox::connect(settings, password).await?;
+    let password = settings.password()?;
+    let mut mailbox = Mailbox::connect(settings, secrecy::ExposeSecret::expose_secret(&password)).await?;
     mailbox.ensure_folder(&settings.processed_folder).await?;
     let state = mailbox.select(&settings.folder).await?;
     let uidvalidity = i64::from(state.uidvalidity);
     info!(folder = %settings.folder, uidvalidity, exists = state.exists, "mailbox selected");
     *failures = 0;
+    reading.send_if_modified(|reading| reading.unreadable.take().is_some());
     let store = processor.store().clone();
     let mut last_uid = start_position(&store, &settings.folder, uidvalidity).await?;
     move_unmoved(&mut mailbox, &store, settings, uidvalidity).await?;
     let mut last_new_mail: Option<std::time::Instant> = None;
+    let mut drain = Drain::new(processor.deadline());
     loop {
+        if drain.step(&mut mailbox, &store, last_uid).await? {
+            let position = MailboxPosition { uidvalidity, last_uid: i64::from(last_uid) };
+            info!(folder = %settings.folder, uidvalidity, last_uid, "read up to the deadline: the session may close");
+            reading.send_modify(|reading| reading.drained = Some((settings.folder.clone(), position)));
+        }
         let fetched = mailbox.fetch_after(last_uid, BATCH).await?;
         if !fetched.is_empty() {
             crate::crash_point::reached("after_fetch");
@@ -107,13 +174,90 @@ async fn session(
                 _ = shutdown.changed() => break,
             }
         }
+        let drain_at = drain.pending_at();
+        let clock = store.clock().clone();
+        let stopped = shutdown.clone();
+        let at_drain = async move {
+            match drain_at {
+                Some(at) => {
+                    clock.sleep_until(at, stopped).await;
+                }
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            wake = mailbox.wait_for_change(IDLE_RENEWAL) => { wake?; }
+            wake = mailbox.wait_for_change_or(IDLE_RENEWAL, at_drain) => { wake?; }
             _ = shutdown.changed() => break,
         }
     }
     let _ = mailbox.logout().await;
     Ok(())
+}
+
+/// Reads the folder once, up to the last message it holds now, deciding
+/// each message as the daemon does, and returns how far it was read: for
+/// `choixbot close`, which must not leave replies unread behind.
+pub async fn read_up_to_now(
+    settings: &ImapSettings,
+    processor: &mut Processor,
+) -> anyhow::Result<(String, MailboxPosition)> {
+    let password = settings.password()?;
+    let mut mailbox = Mailbox::connect(settings, secrecy::ExposeSecret::expose_secret(&password)).await?;
+    mailbox.ensure_folder(&settings.processed_folder).await?;
+    let state = mailbox.select(&settings.folder).await?;
+    let uidvalidity = i64::from(state.uidvalidity);
+    let store = processor.store().clone();
+    let mut last_uid = start_position(&store, &settings.folder, uidvalidity).await?;
+    move_unmoved(&mut mailbox, &store, settings, uidvalidity).await?;
+    let target = mailbox.highest_uid_after(last_uid).await?;
+    while last_uid < target {
+        let fetched = mailbox.fetch_after(last_uid, BATCH).await?;
+        let Some(highest) = fetched.iter().map(|f| f.uid).max() else { break };
+        last_uid = highest;
+        handle_batch(&mut mailbox, processor, settings, uidvalidity, &fetched).await?;
+    }
+    let _ = mailbox.logout().await;
+    Ok((settings.folder.clone(), MailboxPosition { uidvalidity, last_uid: i64::from(last_uid.max(target)) }))
+}
+
+/// Reading the folder up to the deadline, within one connection.
+struct Drain {
+    /// When the target is taken: the deadline plus [`DRAIN_GRACE`].
+    at: DateTime<Utc>,
+    /// The highest UID to read, once taken.
+    target: Option<u32>,
+    /// Whether reaching the target was reported.
+    reported: bool,
+}
+
+impl Drain {
+    fn new(deadline: DateTime<Utc>) -> Self {
+        let grace = chrono::Duration::from_std(DRAIN_GRACE).unwrap_or_default();
+        Self { at: deadline + grace, target: None, reported: false }
+    }
+
+    /// Takes the target when its time has come; returns true once, when
+    /// every UID up to it has been recorded (`last_uid` is recorded).
+    async fn step(&mut self, mailbox: &mut Mailbox, store: &Store, last_uid: u32) -> anyhow::Result<bool> {
+        if self.reported {
+            return Ok(false);
+        }
+        if self.target.is_none() {
+            if store.clock().now() < self.at {
+                return Ok(false);
+            }
+            let target = mailbox.highest_uid_after(last_uid).await?;
+            info!(last_uid, target, "the deadline has passed: reading the folder up to UID {target}");
+            self.target = Some(target);
+        }
+        self.reported = self.target.is_some_and(|target| last_uid >= target);
+        Ok(self.reported)
+    }
+
+    /// When the loop must stop waiting for mail to take the target.
+    fn pending_at(&self) -> Option<DateTime<Utc>> {
+        self.target.is_none().then_some(self.at)
+    }
 }
 
 /// Where to resume: the recorded last UID, or 0 when the folder is new to

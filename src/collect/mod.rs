@@ -1,9 +1,12 @@
 //! `choixbot run`: the daemon that collects the replies. Three tasks share
 //! one shutdown signal:
 //! - the mailbox loop ([`daemon`]) fetches, decides and records each reply
-//!   ([`process`]), queuing its answers ([`answers`]);
+//!   ([`process`]), queuing its answers ([`answers`]), and says how the
+//!   mailbox is ([`Reading`]): readable or not, and read up to the deadline;
 //! - the outbox worker sends what is queued;
-//! - the deadline task closes the session when the time comes.
+//! - the supervisor ([`Daemon::supervise`]) tells the referents what will
+//!   not heal by itself and, at the deadline, closes the session once the
+//!   mailbox has been read up to it, or holds the list while it cannot be.
 //!
 //! Shutdown (SIGTERM, Ctrl-C) is passed in as a future, so that tests can
 //! stop the daemon exactly when they want. Each task finishes the step it is
@@ -17,31 +20,41 @@ mod session;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
-use secrecy::ExposeSecret;
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
 use tracing::{error, info};
 
 pub use answers::Answers;
+pub use daemon::{Reading, Unreadable, DRAIN_GRACE};
 pub use process::{Processed, Processor};
 pub use session::SessionData;
 
+use crate::alert::Alerts;
 use crate::answer::Templates;
-use crate::close::{self, Closed};
+use crate::close::{self, Basis, Closed};
 use crate::outbox::{transport::SmtpTransport, worker::Worker};
 use crate::settings::Settings;
 use crate::store::Store;
+
+/// How often the supervisor looks again past the deadline while the list
+/// waits (a close to retry, an hourly alert due).
+const LOOK_AGAIN: Duration = Duration::from_secs(30);
 
 /// Everything the daemon runs with.
 #[derive(Clone)]
 pub struct Daemon {
     /// The configuration.
     pub settings: Arc<Settings>,
-    /// The session database.
+    /// The session database, and the clock everything reads.
     pub store: Store,
     /// The loaded, checked templates.
     pub templates: Arc<Templates>,
     /// The outbox worker (its SMTP pool and retry policy).
     pub worker: Worker,
+    /// The deadline, resolved once.
+    deadline: DateTime<Utc>,
 }
 
 impl Daemon {
@@ -50,25 +63,29 @@ impl Daemon {
     pub fn new(settings: Arc<Settings>, store: Store, templates: Arc<Templates>) -> crate::Result<Self> {
         let transport = SmtpTransport::new(&settings.smtp, settings.smtp.credentials()?)?;
         let worker = outbox_worker(&settings, store.clone(), transport)?;
-        Ok(Self { settings, store, templates, worker })
+        let deadline = settings.session.deadline_utc().map_err(crate::Error::bad_input)?;
+        Ok(Self { settings, store, templates, worker, deadline })
     }
 
     /// Runs until `shutdown` completes.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> crate::Result<()> {
-        let password = self.settings.imap.password()?;
+        // Refuse to start without a password at all; it is read again at
+        // each connection, so that a referent can fix a wrong one.
+        self.settings.imap.password()?;
         let wake = Arc::new(tokio::sync::Notify::new());
         let answers = Answers::new(self.templates.clone(), self.settings.clone())?;
         let mut processor =
             Processor::new(self.store.clone(), self.settings.clone(), answers, wake.clone()).await?;
-        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let (stop, stopped) = watch::channel(false);
+        let (reading, read) = watch::channel(Reading::default());
 
         let worker = self.worker.clone();
         let (worker_wake, worker_stop) = (wake.clone(), stopped.clone());
         let outbox = tokio::spawn(async move { worker.run(&worker_wake, worker_stop).await });
-        let deadline = tokio::spawn(self.clone().close_at_deadline(wake.clone(), stopped.clone()));
+        let supervisor = tokio::spawn(self.clone().supervise(read, wake.clone(), stopped.clone()));
         let settings = self.settings.clone();
         let mailbox = async move {
-            daemon::run(&settings.imap, password.expose_secret(), &mut processor, stopped).await;
+            daemon::run(&settings.imap, &mut processor, &reading, stopped).await;
         };
         info!("choixbot is running; the deadline is {}", self.settings.session.deadline);
         tokio::select! {
@@ -77,43 +94,103 @@ impl Daemon {
         }
         let _ = stop.send(true);
         let _ = outbox.await;
-        let _ = deadline.await;
+        let _ = supervisor.await;
         Ok(())
     }
 
-    /// Closes the session when the deadline comes. A close that fails (the
-    /// database out of reach, a template error) is tried again every 30 s
-    /// until it succeeds or the daemon stops: the list must leave.
-    async fn close_at_deadline(
+    /// Looks at the mailbox's reading whenever it changes, at the deadline,
+    /// and every [`LOOK_AGAIN`] after it, until the session is closed.
+    async fn supervise(
         self,
+        mut read: watch::Receiver<Reading>,
         wake: Arc<tokio::sync::Notify>,
-        mut stopped: tokio::sync::watch::Receiver<bool>,
+        mut stopped: watch::Receiver<bool>,
     ) {
-        let Ok(deadline) = self.settings.session.deadline_utc() else { return };
-        if !close::wait_for_deadline(deadline, stopped.clone()).await {
-            return;
-        }
+        let alerts = Alerts::new(self.store.clone(), self.settings.clone(), self.templates.clone());
+        let clock = self.store.clock().clone();
+        let mut refused = false;
         loop {
-            match close::close(&self.store, &self.settings, &self.templates).await {
-                Ok(Closed::Now { queued, .. }) => {
-                    info!(queued, "deadline reached: session closed, the list and the results are queued");
-                    wake.notify_one();
-                    return;
-                }
-                Ok(Closed::Already { at }) => {
-                    info!("the session was already closed at {at}");
-                    return;
-                }
+            let past = clock.now() >= self.deadline;
+            let reading = read.borrow_and_update().clone();
+            let done = self.look(&alerts, &reading, past, &mut refused).await;
+            wake.notify_one();
+            match done {
+                Ok(true) => return,
+                Ok(false) => {}
                 Err(error) => {
-                    error!("cannot close the session at the deadline: {error:#}; trying again in 30 s")
+                    error!("at the deadline: {error:#}; trying again in {} s", LOOK_AGAIN.as_secs())
                 }
             }
             tokio::select! {
-                _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+                _ = read.changed() => {}
+                _ = clock.sleep_until(self.deadline, stopped.clone()), if !past => {}
+                _ = tokio::time::sleep(LOOK_AGAIN), if past => {}
+                _ = clock.moved(), if past => {}
                 _ = stopped.changed() => return,
             }
         }
     }
+
+    /// One look: alerts for a refusal, and past the deadline the close or
+    /// the hold. Returns true once the session is closed.
+    async fn look(
+        &self,
+        alerts: &Alerts,
+        reading: &Reading,
+        past: bool,
+        refused: &mut bool,
+    ) -> anyhow::Result<bool> {
+        match &reading.unreadable {
+            Some(Unreadable { refusal: Some(refusal), since, .. }) => {
+                alerts.mailbox_refused(refusal, *since).await?;
+                *refused = true;
+            }
+            None if *refused => {
+                alerts.mailbox_readable().await?;
+                *refused = false;
+            }
+            _ => {}
+        }
+        if !past {
+            return Ok(false);
+        }
+        if let Some(at) = self.store.state(close::CLOSED_AT).await? {
+            info!("the session was already closed at {at}");
+            return Ok(true);
+        }
+        if let Some((folder, position)) = &reading.drained {
+            let basis = Basis::Mailbox { folder: folder.clone(), position: *position };
+            match close::close(&self.store, &self.settings, &self.templates, &basis).await? {
+                Closed::Now { queued, .. } => {
+                    info!(queued, basis = %basis.describe(), "deadline reached: session closed, the list and the results are queued")
+                }
+                Closed::Already { at } => info!("the session was already closed at {at}"),
+            }
+            return Ok(true);
+        }
+        if let Some(unreadable) = &reading.unreadable {
+            if let Some(held) = close::hold(&self.store, unreadable.since, &unreadable.error).await? {
+                alerts.close_held(&held, unreadable.refusal.as_ref()).await?;
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// Reads the mailbox up to its last message now, deciding and answering
+/// each reply (the answers are queued), and returns the basis of a close:
+/// `choixbot close` reads the replies still waiting before it makes the
+/// list.
+pub async fn read_mailbox_now(
+    settings: Arc<Settings>,
+    store: Store,
+    templates: Arc<Templates>,
+) -> anyhow::Result<Basis> {
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let answers = Answers::new(templates, settings.clone())?;
+    let mut processor = Processor::new(store, settings.clone(), answers, wake).await?;
+    let (folder, position) = daemon::read_up_to_now(&settings.imap, &mut processor).await?;
+    Ok(Basis::Mailbox { folder, position })
 }
 
 /// The outbox worker with the configured send rate.

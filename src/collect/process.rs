@@ -37,6 +37,9 @@ pub struct Processor {
     answers: Answers,
     /// Woken after each commit that queued answers.
     outbox_wake: Arc<tokio::sync::Notify>,
+    /// The deadline, resolved once: a reply received by the server at or
+    /// after it is late.
+    deadline: chrono::DateTime<chrono::Utc>,
 }
 
 /// What happened to one message, for the log and the tests.
@@ -56,11 +59,17 @@ impl Processor {
         outbox_wake: Arc<tokio::sync::Notify>,
     ) -> anyhow::Result<Self> {
         let session = SessionData::load_with_cap(&store, settings.session.supernumerary_cap).await?;
-        Ok(Self { store, settings, session, answers, outbox_wake })
+        let deadline = settings.session.deadline_utc().map_err(anyhow::Error::msg)?;
+        Ok(Self { store, settings, session, answers, outbox_wake, deadline })
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The session's deadline.
+    pub fn deadline(&self) -> chrono::DateTime<chrono::Utc> {
+        self.deadline
     }
 
     /// Records and decides a batch of messages fetched from `folder`, in one
@@ -182,7 +191,9 @@ impl Processor {
         }
         let parsed = reply::parse(&message.raw, &self.session.known);
         let content_hash = reply::content_hash(&message.raw);
-        let decision = self.decision(&message.raw, &parsed, &content_hash, batch, closed).await?;
+        let now = self.store.clock().now();
+        let received = message.received.unwrap_or(now);
+        let decision = self.decision(&message.raw, &parsed, &content_hash, batch, (closed, received)).await?;
         let intern = decision.intern().map(|e| e.as_str().to_string());
         let reasons = reasons_json(&decision, &parsed);
         let incoming = Incoming {
@@ -197,9 +208,11 @@ impl Processor {
             intern_email: intern.as_deref(),
             verdict: decision.verdict(),
             reasons: &reasons,
+            internal_date: message.received.map(|at| at.timestamp_millis()),
+            recorded_at: now.timestamp_millis(),
         };
         let message_ref = store::record_message(tx, &incoming).await?;
-        self.apply(tx, &decision, message_ref, &parsed).await?;
+        self.apply(tx, &decision, message_ref, &parsed, now.timestamp_millis()).await?;
         let answers = if self.rate_limited(&decision, batch).await? {
             0
         } else {
@@ -207,10 +220,11 @@ impl Processor {
                 message_ref,
                 message_id: parsed.message_id.as_deref(),
                 content_hash: &content_hash,
+                received: message.received,
             };
             let queued = self.answers.for_decision(&decision, &parsed, incoming, &self.session, catalog)?;
             for message in &queued {
-                store::outbox::queue(tx, message).await?;
+                store::outbox::queue(tx, message, now.timestamp_millis()).await?;
             }
             queued.len()
         };
@@ -228,14 +242,17 @@ impl Processor {
 
     /// The decision, after the checks that need more than the message:
     /// our own messages, duplicates, and trusted authentication results.
+    /// `when` is whether the session is closed, and when the server
+    /// received the message.
     async fn decision(
         &self,
         raw: &[u8],
         parsed: &ParsedReply,
         content_hash: &str,
         batch: &mut BatchState,
-        closed: bool,
+        when: (bool, chrono::DateTime<chrono::Utc>),
     ) -> anyhow::Result<Decision> {
+        let (closed, received) = when;
         if self.is_our_own(raw, parsed) {
             return Ok(Decision::Ignored { why: "our own message".into() });
         }
@@ -250,7 +267,13 @@ impl Processor {
         }
         let authentication_failed =
             authentication::failed(raw, &self.settings.security.trusted_authserv_ids, parsed.kind);
-        let context = decide::Context { directory: &self.session.directory, closed, authentication_failed };
+        let context = decide::Context {
+            directory: &self.session.directory,
+            closed,
+            received,
+            deadline: self.deadline,
+            authentication_failed,
+        };
         match decide::decide(parsed, context) {
             Decision::Bounce { intern } => {
                 Ok(Decision::Bounce { intern: self.bounced(parsed).await?.or(intern) })
@@ -285,10 +308,11 @@ impl Processor {
         decision: &Decision,
         message_ref: i64,
         parsed: &ParsedReply,
+        now_ms: i64,
     ) -> anyhow::Result<()> {
         match decision {
             Decision::Confirmed { intern, wishes } => {
-                store::set_wishes(tx, intern, wishes, store::SOURCE_EMAIL, Some(message_ref)).await?;
+                store::set_wishes(tx, intern, wishes, store::SOURCE_EMAIL, Some(message_ref), now_ms).await?;
                 self.session.wishes.insert(intern.clone(), wishes.clone());
             }
             Decision::Bounce { intern: Some(intern) } => {
@@ -297,7 +321,7 @@ impl Processor {
                     parsed.sender.as_ref().map_or("?", |s| s.as_str()),
                     parsed.subject
                 );
-                store::record_bounce(tx, intern.as_str(), message_ref, &detail).await?;
+                store::record_bounce(tx, intern.as_str(), message_ref, &detail, now_ms).await?;
             }
             _ => {}
         }
@@ -311,7 +335,7 @@ impl Processor {
         let Some(intern) = decision.intern() else { return Ok(false) };
         let limit = i64::from(self.settings.mail.max_answers_per_sender_per_hour);
         let in_batch = batch.answered.entry(intern.as_str().to_string()).or_insert(0);
-        let since = store::now_ms() - 3_600_000;
+        let since = self.store.now_ms() - 3_600_000;
         let before = self.store.answers_since(intern.as_str(), since).await?;
         if before + *in_batch >= limit {
             return Ok(true);
@@ -320,13 +344,12 @@ impl Processor {
         Ok(false)
     }
 
-    /// Closed by `close`/the deadline job, or simply past the deadline.
+    /// Whether the session is closed (the list made, by the deadline's
+    /// close or `choixbot close`). Past the deadline but not closed yet,
+    /// the close is waiting for this very mailbox: a reply is then late or
+    /// not by when the server received it (see `decide::Context`).
     async fn session_closed(&self) -> anyhow::Result<bool> {
-        if self.store.state(crate::close::CLOSED_AT).await?.is_some() {
-            return Ok(true);
-        }
-        let deadline = self.settings.session.deadline_utc().map_err(anyhow::Error::msg)?;
-        Ok(chrono::Utc::now() >= deadline)
+        Ok(self.store.state(crate::close::CLOSED_AT).await?.is_some())
     }
 }
 
@@ -337,7 +360,7 @@ struct Place<'a> {
     folder: &'a str,
     /// The folder's UIDVALIDITY.
     uidvalidity: i64,
-    /// Whether the session is closed.
+    /// Whether the session is closed (the list made).
     closed: bool,
     /// The posts, indexed.
     catalog: &'a PostCatalog<'a>,

@@ -15,6 +15,8 @@ mod reason;
 
 use std::collections::HashSet;
 
+use chrono::{DateTime, Utc};
+
 pub use directory::Directory;
 pub use reason::Reason;
 
@@ -90,11 +92,26 @@ impl Decision {
 pub struct Context<'a> {
     /// Who is who in the session.
     pub directory: &'a Directory,
-    /// Whether the session is closed (deadline passed or `close` run).
+    /// Whether the session is closed: the final list has been made.
     pub closed: bool,
+    /// When the message counts as received: when the IMAP server received
+    /// it (INTERNALDATE), or when it was read if the server gave no date.
+    /// A reply counts when this is before the deadline (SPEC §11), even if
+    /// it is read after it.
+    pub received: DateTime<Utc>,
+    /// The session's deadline.
+    pub deadline: DateTime<Utc>,
     /// Whether a trusted Authentication-Results header reports a DKIM or
     /// DMARC failure for this message.
     pub authentication_failed: bool,
+}
+
+impl Context<'_> {
+    /// Whether the message can no longer change anything: the list has
+    /// been made, or the server received it at or after the deadline.
+    pub fn too_late(&self) -> bool {
+        self.closed || self.received >= self.deadline
+    }
 }
 
 /// Decides one parsed message.
@@ -112,7 +129,7 @@ pub fn decide(parsed: &ParsedReply, context: Context<'_>) -> Decision {
     if context.authentication_failed {
         return rejected(intern, vec![Reason::AuthenticationFailed]);
     }
-    if context.closed {
+    if context.too_late() {
         return Decision::Closed { intern };
     }
     let reasons = check_choices(parsed, &intern, context.directory);

@@ -2,6 +2,7 @@ use super::*;
 use crate::domain::{ChoiceType, Group, Intern, Post, Rank, Token};
 use crate::reply::{Kind, ParsedReply};
 use crate::store::StoredIntern;
+use chrono::TimeZone;
 
 fn email(text: &str) -> Email {
     Email::parse(text).unwrap()
@@ -51,7 +52,19 @@ impl Fixture {
     }
 
     fn decide(&self, reply: &ParsedReply) -> Decision {
-        decide(reply, Context { directory: &self.directory, closed: false, authentication_failed: false })
+        decide(reply, self.context())
+    }
+
+    /// An open session, the reply received an hour before the deadline.
+    fn context(&self) -> Context<'_> {
+        let deadline = chrono::Utc.with_ymd_and_hms(2020, 5, 4, 21, 59, 0).unwrap();
+        Context {
+            directory: &self.directory,
+            closed: false,
+            received: deadline - chrono::Duration::hours(1),
+            deadline,
+            authentication_failed: false,
+        }
     }
 }
 
@@ -157,8 +170,28 @@ fn an_intern_who_is_also_a_proxy_needs_a_token() {
 fn after_the_close_a_reply_gets_the_closed_answer() {
     let f = fixture();
     let parsed = reply("lea@ex.fr", None, &["1234"], &[]);
+    let decision = decide(&parsed, Context { closed: true, ..f.context() });
+    assert_eq!(decision, Decision::Closed { intern: email("lea@ex.fr") });
+}
+
+#[test]
+fn a_reply_received_before_the_deadline_counts_whenever_it_is_read() {
+    // Read after the deadline (the session not closed yet: the close waits
+    // for the mailbox), it was received a second before: it counts.
+    let f = fixture();
+    let parsed = reply("lea@ex.fr", None, &["1234"], &[]);
+    let context = f.context();
     let decision =
-        decide(&parsed, Context { directory: &f.directory, closed: true, authentication_failed: false });
+        decide(&parsed, Context { received: context.deadline - chrono::Duration::seconds(1), ..context });
+    assert!(matches!(decision, Decision::Confirmed { .. }), "{decision:?}");
+}
+
+#[test]
+fn a_reply_received_at_the_deadline_is_late() {
+    let f = fixture();
+    let parsed = reply("lea@ex.fr", None, &["1234"], &[]);
+    let context = f.context();
+    let decision = decide(&parsed, Context { received: context.deadline, ..context });
     assert_eq!(decision, Decision::Closed { intern: email("lea@ex.fr") });
 }
 
@@ -188,8 +221,7 @@ fn too_many_numbers_are_refused_as_one_reason() {
 fn a_failed_authentication_rejects_even_a_valid_reply() {
     let f = fixture();
     let parsed = reply("lea@ex.fr", None, &["1234"], &[]);
-    let decision =
-        decide(&parsed, Context { directory: &f.directory, closed: false, authentication_failed: true });
+    let decision = decide(&parsed, Context { authentication_failed: true, ..f.context() });
     assert!(
         matches!(decision, Decision::Rejected { ref reasons, .. } if reasons == &[Reason::AuthenticationFailed])
     );

@@ -64,7 +64,7 @@ pub async fn queue_all(store: &Store, messages: &[Queued]) -> anyhow::Result<(us
     let mut tx = store.begin_write().await?;
     let mut queued = 0;
     for message in messages {
-        queued += usize::from(store::outbox::queue(&mut tx, message).await?);
+        queued += usize::from(store::outbox::queue(&mut tx, message, store.now_ms()).await?);
     }
     tx.commit().await?;
     Ok((queued, messages.len()))

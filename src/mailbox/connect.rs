@@ -13,6 +13,7 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
 
+use super::refusal::{certificate_problem, Refusal};
 use crate::settings::{ImapSettings, Security};
 
 /// What async-imap needs of the connection, plain or TLS.
@@ -28,7 +29,12 @@ pub type Client = async_imap::Client<Stream>;
 /// Connects and reads the greeting; after STARTTLS when asked.
 pub async fn open(settings: &ImapSettings, timeout: Duration) -> Result<Client> {
     let address = format!("{}:{}", settings.host, settings.port);
-    let failed = |error: anyhow::Error| anyhow!("cannot connect to IMAP server {address}: {error:#}");
+    // A refusal keeps its type (the daemon tells the referents about it);
+    // anything else is worded with the address.
+    let failed = |error: anyhow::Error| match error.downcast::<Refusal>() {
+        Ok(refusal) => anyhow!(refusal),
+        Err(error) => anyhow!("cannot connect to IMAP server {address}: {error:#}"),
+    };
     let tcp = within(timeout, "TCP connect", TcpStream::connect((settings.host.as_str(), settings.port)))
         .await
         .map_err(failed)?;
@@ -70,10 +76,15 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     let config = tls_config(settings.ca_file())?;
     let name = ServerName::try_from(settings.host.clone())
         .map_err(|_| anyhow!("{:?} is not a valid host name for TLS", settings.host))?;
-    within(timeout, "TLS handshake", async {
-        TlsConnector::from(Arc::new(config)).connect(name, stream).await
-    })
-    .await
+    let address = format!("{}:{}", settings.host, settings.port);
+    match tokio::time::timeout(timeout, TlsConnector::from(Arc::new(config)).connect(name, stream)).await {
+        Ok(Ok(tls)) => Ok(tls),
+        Ok(Err(error)) => match certificate_problem(&error) {
+            Some(detail) => Err(anyhow!(Refusal::Certificate { address, detail })),
+            None => Err(anyhow!(error).context("TLS handshake failed")),
+        },
+        Err(_) => bail!("TLS handshake timed out after {}s", timeout.as_secs_f32()),
+    }
 }
 
 /// A rustls configuration trusting the Mozilla roots and `ca_file`.

@@ -38,20 +38,38 @@ impl Mailbox {
     /// change in the selected folder. After it returns, fetch the UIDs
     /// above the last one seen, whatever the reason.
     pub async fn wait_for_change(&mut self, max: Duration) -> Result<Wake> {
+        self.wait_for_change_or(max, std::future::pending()).await
+    }
+
+    /// [`Mailbox::wait_for_change`], ended early (as timed out, the IDLE
+    /// closed properly with DONE) when `interrupt` completes: the daemon
+    /// stops waiting at the deadline, to read the folder up to it.
+    pub async fn wait_for_change_or(
+        &mut self,
+        max: Duration,
+        interrupt: impl std::future::Future<Output = ()>,
+    ) -> Result<Wake> {
         if self.drain_unsolicited() {
             // New mail announced after an earlier command: no need to wait.
             self.pending_change = false;
             return Ok(Wake::Changed);
         }
         if self.capabilities.idle {
-            self.idle(max.min(LONGEST_IDLE)).await
+            self.idle(max.min(LONGEST_IDLE), interrupt).await
         } else {
-            self.poll(max).await
+            self.poll(max, interrupt).await
         }
     }
 
-    async fn poll(&mut self, max: Duration) -> Result<Wake> {
-        tokio::time::sleep(self.poll_interval.min(max)).await;
+    async fn poll(
+        &mut self,
+        max: Duration,
+        interrupt: impl std::future::Future<Output = ()>,
+    ) -> Result<Wake> {
+        tokio::select! {
+            _ = tokio::time::sleep(self.poll_interval.min(max)) => {}
+            _ = interrupt => {}
+        }
         let timeout = self.timeout;
         within(timeout, "NOOP", self.session()?.noop()).await?;
         let changed = self.drain_unsolicited();
@@ -59,7 +77,11 @@ impl Mailbox {
         Ok(if changed { Wake::Changed } else { Wake::TimedOut })
     }
 
-    async fn idle(&mut self, max: Duration) -> Result<Wake> {
+    async fn idle(
+        &mut self,
+        max: Duration,
+        interrupt: impl std::future::Future<Output = ()>,
+    ) -> Result<Wake> {
         let (timeout, silence) = (self.timeout, self.idle_silence);
         let address = self.address.clone();
         // IDLE consumes the session; it comes back with DONE. If anything in
@@ -74,17 +96,33 @@ impl Mailbox {
             // that died without a FIN (packets dropped) is noticed: the IDLE
             // ends as timed out and the DONE below fails within `timeout`.
             // The outer, absolute timer keeps the IDLE under 29 minutes.
-            let (wait, _stop) = handle.wait_with_timeout(silence.min(max + timeout));
-            tokio::time::timeout(max, wait).await
+            // Dropping the stop source is async-imap's way to end the wait
+            // early: it then reports `ManualInterrupt`, and only then is
+            // that ours rather than a closed connection.
+            let (wait, stop) = handle.wait_with_timeout(silence.min(max + timeout));
+            let mut stop = Some(stop);
+            tokio::pin!(wait, interrupt);
+            tokio::time::timeout(max, async {
+                loop {
+                    tokio::select! {
+                        result = &mut wait => break (result, stop.is_none()),
+                        _ = &mut interrupt, if stop.is_some() => stop = None,
+                    }
+                }
+            })
+            .await
         };
         let wake = match outcome {
             Err(_elapsed) => Wake::TimedOut,
-            Ok(Ok(IdleResponse::NewData(_))) => Wake::Changed,
-            Ok(Ok(IdleResponse::Timeout)) => Wake::TimedOut,
-            Ok(Ok(IdleResponse::ManualInterrupt)) => {
-                bail!("the IMAP server {address} closed the connection during IDLE")
-            }
-            Ok(Err(error)) => return Err(anyhow!(error).context(format!("IDLE on {address} failed"))),
+            Ok((Ok(IdleResponse::ManualInterrupt), true)) => Wake::TimedOut,
+            Ok((result, _)) => match result {
+                Ok(IdleResponse::NewData(_)) => Wake::Changed,
+                Ok(IdleResponse::Timeout) => Wake::TimedOut,
+                Ok(IdleResponse::ManualInterrupt) => {
+                    bail!("the IMAP server {address} closed the connection during IDLE")
+                }
+                Err(error) => return Err(anyhow!(error).context(format!("IDLE on {address} failed"))),
+            },
         };
         let session = within(timeout, "DONE (end of IDLE)", handle.done()).await?;
         self.session = Some(session);

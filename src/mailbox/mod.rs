@@ -17,6 +17,7 @@
 mod connect;
 mod folder_name;
 mod idle;
+mod refusal;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -27,6 +28,7 @@ use futures::TryStreamExt;
 use crate::settings::ImapSettings;
 use connect::{within, Stream};
 pub use idle::Wake;
+pub use refusal::{refusal, Refusal};
 
 /// An IMAP session after login.
 type Session = async_imap::Session<Stream>;
@@ -54,6 +56,10 @@ pub struct Fetched {
     /// Its bytes exactly as the server stores them (`BODY.PEEK[]`, so the
     /// \Seen flag is not set).
     pub raw: Vec<u8>,
+    /// When the server received it (INTERNALDATE): what decides whether a
+    /// reply was on time (SPEC §11), whenever it is fetched. `None` only
+    /// from a server that gives no date.
+    pub received: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The extensions the daemon uses, as advertised after login.
@@ -108,6 +114,15 @@ impl Mailbox {
         let login_failed = || format!("IMAP login failed for {} on {address}", settings.username);
         let session = match tokio::time::timeout(timeout, client.login(&settings.username, password)).await {
             Ok(Ok(session)) => session,
+            Ok(Err((async_imap::error::Error::No(detail) | async_imap::error::Error::Bad(detail), _)))
+                if !refusal::is_temporary(&detail) =>
+            {
+                return Err(anyhow!(Refusal::Login {
+                    address,
+                    username: settings.username.clone(),
+                    detail: detail.trim().to_string(),
+                }))
+            }
             Ok(Err((error, _client))) => return Err(anyhow!(error).context(login_failed())),
             Err(_) => bail!("{}: no answer within {}s", login_failed(), timeout.as_secs()),
         };
@@ -161,9 +176,23 @@ impl Mailbox {
     pub async fn select(&mut self, folder: &str) -> Result<FolderState> {
         let timeout = self.timeout;
         let selected =
-            within(timeout, "SELECT", self.session()?.select(folder_name::encode(folder)))
-                .await
-                .with_context(|| format!("cannot select the IMAP folder {folder:?} on {}", self.address))?;
+            match tokio::time::timeout(timeout, self.session()?.select(folder_name::encode(folder))).await {
+                Ok(Ok(selected)) => selected,
+                Ok(Err(async_imap::error::Error::No(detail))) if !refusal::is_temporary(&detail) => {
+                    return Err(anyhow!(Refusal::MissingFolder {
+                        address: self.address.clone(),
+                        folder: folder.to_string(),
+                        detail: detail.trim().to_string(),
+                    }))
+                }
+                Ok(Err(error)) => {
+                    return Err(anyhow!(error)
+                        .context(format!("cannot select the IMAP folder {folder:?} on {}", self.address)))
+                }
+                Err(_) => {
+                    bail!("SELECT of {folder:?} on {} timed out after {}s", self.address, timeout.as_secs())
+                }
+            };
         let uidvalidity = selected
             .uid_validity
             .ok_or_else(|| anyhow!("the IMAP server {} gave no UIDVALIDITY for {folder:?}", self.address))?;
@@ -219,13 +248,32 @@ impl Mailbox {
         let set = uid_set(uids);
         let session = self.session()?;
         let responses = within(timeout, "UID FETCH", async {
-            session.uid_fetch(&set, "(UID BODY.PEEK[])").await?.try_collect::<Vec<_>>().await
+            session.uid_fetch(&set, "(UID INTERNALDATE BODY.PEEK[])").await?.try_collect::<Vec<_>>().await
         })
         .await?;
         Ok(responses
             .iter()
-            .filter_map(|fetch| Some(Fetched { uid: fetch.uid?, raw: fetch.body()?.to_vec() }))
+            .filter_map(|fetch| {
+                Some(Fetched {
+                    uid: fetch.uid?,
+                    raw: fetch.body()?.to_vec(),
+                    received: fetch.internal_date().map(|at| at.with_timezone(&chrono::Utc)),
+                })
+            })
             .collect())
+    }
+
+    /// The highest UID in the selected folder now, or `last_uid` when no
+    /// message is above it: everything the server has received so far has
+    /// a UID at or below it (UIDs grow in the order messages are stored).
+    /// At the deadline this is how far the folder must be read.
+    pub async fn highest_uid_after(&mut self, last_uid: u32) -> Result<u32> {
+        let timeout = self.timeout;
+        within(timeout, "NOOP", self.session()?.noop()).await?;
+        self.drain_unsolicited();
+        let query = format!("UID {}:*", last_uid.saturating_add(1));
+        let found = within(timeout, "UID SEARCH", self.session()?.uid_search(&query)).await?;
+        Ok(found.into_iter().filter(|&uid| uid > last_uid).max().unwrap_or(last_uid))
     }
 
     /// Takes `uids` out of the selected folder into `folder`.

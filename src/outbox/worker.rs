@@ -16,7 +16,7 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 use super::transport::{SendOutcome, SmtpTransport};
-use crate::store::{now_ms, outbox::Pending, Store};
+use crate::store::{outbox::Pending, Store};
 
 /// When to try again after temporary failures.
 #[derive(Debug, Clone, Copy)]
@@ -136,14 +136,14 @@ impl Worker {
     /// A temporary failure: retried after the backoff, or failed for good
     /// once the message is older than `give_up_after`.
     async fn defer(&self, pending: &Pending, error: &str, sent: &mut Sent) -> anyhow::Result<()> {
-        let age = Duration::from_millis((now_ms() - pending.created_at).max(0) as u64);
+        let age = Duration::from_millis((self.store.now_ms() - pending.created_at).max(0) as u64);
         if age >= self.retry.give_up_after {
             let error = format!("gave up after {} h of temporary failures: {error}", age.as_secs() / 3600);
             return self.fail(pending, &error, sent).await;
         }
         let delay = self.retry.delay(pending.attempts);
         info!(outbox = pending.id, %error, retry_in = ?delay, "send deferred");
-        self.store.mark_retry(pending.id, error, now_ms() + delay.as_millis() as i64).await?;
+        self.store.mark_retry(pending.id, error, self.store.now_ms() + delay.as_millis() as i64).await?;
         sent.deferred += 1;
         Ok(())
     }
@@ -162,7 +162,7 @@ impl Worker {
                 warn!("outbox: {error:#}");
             }
             let wait = match self.store.next_due_at().await {
-                Ok(Some(at)) => Duration::from_millis((at - now_ms()).clamp(10, 60_000) as u64),
+                Ok(Some(at)) => Duration::from_millis((at - self.store.now_ms()).clamp(10, 60_000) as u64),
                 Ok(None) => Duration::from_secs(60),
                 Err(error) => {
                     warn!("outbox: {error:#}");

@@ -9,7 +9,7 @@
 
 use sqlx::{Any, Row, Transaction};
 
-use super::{now_ms, Store};
+use super::Store;
 
 /// A message to record.
 #[derive(Debug, Clone)]
@@ -36,6 +36,11 @@ pub struct Incoming<'a> {
     pub verdict: &'a str,
     /// The reasons and notes, as JSON.
     pub reasons: &'a str,
+    /// When the IMAP server received it (its INTERNALDATE, ms), if the
+    /// server said.
+    pub internal_date: Option<i64>,
+    /// When it was recorded (ms), by the store's clock.
+    pub recorded_at: i64,
 }
 
 /// Where the daemon is in one folder.
@@ -54,6 +59,9 @@ pub struct AuditMessage {
     pub id: i64,
     /// When it was recorded (ms).
     pub received_at: i64,
+    /// When the IMAP server received it (INTERNALDATE, ms): what decides
+    /// whether it was on time.
+    pub internal_date: Option<i64>,
     /// Its sender.
     pub sender: Option<String>,
     /// The kind the parser found.
@@ -71,7 +79,8 @@ pub async fn record_message(
 ) -> anyhow::Result<i64> {
     let row = sqlx::query(
         "INSERT INTO messages (folder, uidvalidity, uid, message_id, content_hash, raw, received_at, sender, kind, \
-         intern_email, verdict, reasons) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+         intern_email, verdict, reasons, internal_date) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
     .bind(message.folder)
     .bind(message.uidvalidity)
@@ -79,12 +88,13 @@ pub async fn record_message(
     .bind(message.message_id)
     .bind(message.content_hash)
     .bind(message.raw.to_vec())
-    .bind(now_ms())
+    .bind(message.recorded_at)
     .bind(message.sender)
     .bind(message.kind)
     .bind(message.intern_email)
     .bind(message.verdict)
     .bind(message.reasons)
+    .bind(message.internal_date)
     .fetch_one(&mut **tx)
     .await?;
     Ok(row.try_get(0)?)
@@ -114,6 +124,7 @@ pub async fn record_bounce(
     intern_email: &str,
     message_ref: i64,
     detail: &str,
+    now_ms: i64,
 ) -> anyhow::Result<()> {
     sqlx::query(
         "INSERT INTO bounces (intern_email, message_ref, detail, recorded_at) VALUES ($1, $2, $3, $4)",
@@ -121,7 +132,7 @@ pub async fn record_bounce(
     .bind(intern_email)
     .bind(message_ref)
     .bind(detail)
-    .bind(now_ms())
+    .bind(now_ms)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -228,7 +239,7 @@ impl Store {
     /// Every message from or about an address, oldest first.
     pub async fn audit_messages(&self, address: &str) -> anyhow::Result<Vec<AuditMessage>> {
         let rows = sqlx::query(
-            "SELECT id, received_at, sender, kind, verdict, reasons FROM messages \
+            "SELECT id, received_at, sender, kind, verdict, reasons, internal_date FROM messages \
              WHERE intern_email = $1 OR sender = $1 ORDER BY id",
         )
         .bind(address)
@@ -243,6 +254,7 @@ impl Store {
                     kind: row.try_get(3)?,
                     verdict: row.try_get(4)?,
                     reasons: row.try_get(5)?,
+                    internal_date: row.try_get(6)?,
                 })
             })
             .collect()

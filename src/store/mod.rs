@@ -24,6 +24,8 @@ use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Transaction};
 
+use crate::clock::Clock;
+
 pub use follow_up::{BounceRow, UnansweredRow};
 pub use mail::{
     record_bounce, record_message, set_position, AuditMessage, Incoming, MailCounts, MailboxPosition,
@@ -44,6 +46,8 @@ pub struct Store {
     pool: AnyPool,
     /// Which database the pool talks to.
     backend: Backend,
+    /// The clock every timestamp written is read from (see `crate::clock`).
+    clock: Clock,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -95,7 +99,23 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.context("cannot bring the database schema up to date")?;
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, clock: Clock::from_env() })
+    }
+
+    /// The same store, reading time from `clock` (tests move it).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock the store and everything that works with it reads.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Now, in milliseconds since the Unix epoch, by [`Store::clock`].
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     pub fn backend(&self) -> Backend {
@@ -151,11 +171,6 @@ fn redact(url: &str) -> String {
         }
         _ => url.to_string(),
     }
-}
-
-/// Milliseconds since the Unix epoch, the unit of every timestamp stored.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 #[cfg(test)]

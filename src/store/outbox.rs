@@ -7,7 +7,7 @@
 use anyhow::Context;
 use sqlx::{Any, Row, Transaction};
 
-use super::{now_ms, Store};
+use super::Store;
 
 /// A message ready to be queued.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,8 +48,12 @@ pub const FAILED: &str = "failed";
 
 /// Queues a message in the caller's transaction. Returns false when a message
 /// with the same Message-ID is already queued (nothing is written then).
-pub async fn queue(tx: &mut Transaction<'static, Any>, message: &Queued) -> anyhow::Result<bool> {
-    let queued = queue_all(tx, std::slice::from_ref(message))
+pub async fn queue(
+    tx: &mut Transaction<'static, Any>,
+    message: &Queued,
+    now_ms: i64,
+) -> anyhow::Result<bool> {
+    let queued = queue_all(tx, std::slice::from_ref(message), now_ms)
         .await
         .with_context(|| format!("cannot queue message {}", message.message_id))?;
     Ok(queued > 0)
@@ -68,8 +72,14 @@ const ROWS_PER_INSERT: usize = 20;
 /// rows per statement; returns how many were new. The close queues 10,000
 /// results: one statement each spent most of its time in trips to the
 /// database.
-pub async fn queue_all(tx: &mut Transaction<'static, Any>, messages: &[Queued]) -> anyhow::Result<usize> {
-    let now = now_ms();
+/// `now_ms` is the instant of queuing, by the store's clock: the row is due
+/// at once.
+pub async fn queue_all(
+    tx: &mut Transaction<'static, Any>,
+    messages: &[Queued],
+    now_ms: i64,
+) -> anyhow::Result<usize> {
+    let now = now_ms;
     let mut queued = 0;
     for chunk in messages.chunks(ROWS_PER_INSERT) {
         // $1 (the status) and $2 (the instant) are shared by every row.
@@ -108,7 +118,7 @@ impl Store {
              WHERE status = $1 AND next_attempt_at <= $2 ORDER BY next_attempt_at, id LIMIT $3",
         )
         .bind(PENDING)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
@@ -146,7 +156,7 @@ impl Store {
              WHERE id IN ({})",
             placeholders.join(", ")
         );
-        let mut query = sqlx::query(&sql).bind(SENT).bind(now_ms());
+        let mut query = sqlx::query(&sql).bind(SENT).bind(self.now_ms());
         for id in ids {
             query = query.bind(*id);
         }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use anyhow::Context;
 use sqlx::{Any, Row, Transaction};
 
-use super::{now_ms, Store};
+use super::Store;
 use crate::domain::{ArsId, ChoiceType, Email, Group, Intern, Post, PreChoice, Rank, Token};
 
 /// What an import replaced, for the message the referent reads.
@@ -111,7 +111,7 @@ impl Store {
                 sqlx::query("INSERT INTO tokens (email, token, created_at) VALUES ($1, $2, $3)")
                     .bind(intern.email.as_str())
                     .bind(Token::generate().as_str())
-                    .bind(now_ms())
+                    .bind(self.now_ms())
                     .execute(&mut *tx)
                     .await?;
             }
@@ -193,7 +193,7 @@ impl Store {
                 kept.push(choice.email.clone());
                 continue;
             }
-            set_wishes(&mut tx, &choice.email, &choice.wishes, SOURCE_IMPORT, None).await?;
+            set_wishes(&mut tx, &choice.email, &choice.wishes, SOURCE_IMPORT, None, self.now_ms()).await?;
             stored += 1;
         }
         bump_revision(&mut tx).await?;
@@ -242,7 +242,8 @@ pub async fn revision<'e>(
 /// on PostgreSQL could both read the same counter and write the same next
 /// value, and a daemon that loaded between them would miss the second.
 async fn bump_revision(tx: &mut Transaction<'static, Any>) -> anyhow::Result<()> {
-    let value = format!("{}-{:016x}", now_ms(), rand::random::<u64>());
+    // Only ever compared for equality: the wall clock is as good as any.
+    let value = format!("{}-{:016x}", chrono::Utc::now().timestamp_millis(), rand::random::<u64>());
     set_state(tx, REVISION, &value).await
 }
 
@@ -254,9 +255,10 @@ pub async fn set_wishes(
     wishes: &[ArsId],
     source: &str,
     message_ref: Option<i64>,
+    now_ms: i64,
 ) -> anyhow::Result<()> {
     let encoded = encode_wishes(wishes);
-    let now = now_ms();
+    let now = now_ms;
     sqlx::query(
         "INSERT INTO wishes (email, ars_ids, source, message_ref, updated_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (email) DO UPDATE SET ars_ids = excluded.ars_ids, source = excluded.source, \

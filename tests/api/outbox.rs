@@ -48,7 +48,7 @@ async fn rows_whose_sent_mark_waits_for_the_write_lock_are_sent_once() {
     let store = Store::connect(&url).await.unwrap();
     let messages: Vec<Queued> = (0..MESSAGES).map(queued).collect();
     let mut tx = store.begin_write().await.unwrap();
-    assert_eq!(queue_all(&mut tx, &messages).await.unwrap(), MESSAGES);
+    assert_eq!(queue_all(&mut tx, &messages, store.now_ms()).await.unwrap(), MESSAGES);
     tx.commit().await.unwrap();
 
     // Another connection holds the write lock, as the daemon's batch does.

@@ -76,6 +76,8 @@ impl Processor {
             intern_email: None,
             verdict: UNPROCESSABLE,
             reasons: &reasons,
+            internal_date: message.received.map(|at| at.timestamp_millis()),
+            recorded_at: self.store.now_ms(),
         };
         let mut tx = self.store.begin_write().await?;
         store::record_message(&mut tx, &incoming).await?;

@@ -1,0 +1,103 @@
+//! The failures that will not heal by themselves. A dropped connection or a
+//! server restarting comes back on its own and the daemon just reconnects;
+//! a refused password, an untrusted certificate or a missing folder stays
+//! refused until a person changes something. Those are told to the
+//! referents by email (not only in a log nobody reads at midnight), so they
+//! are recognised here, where the IMAP client still knows what failed.
+
+/// A failure that a person must fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The server answered NO (or BAD) to the login.
+    #[error("the IMAP server {address} refused the login of {username}: {detail}")]
+    Login {
+        /// `HOST:PORT`.
+        address: String,
+        /// The login that was refused.
+        username: String,
+        /// What the server said.
+        detail: String,
+    },
+    /// The server's certificate is not trusted.
+    #[error("the TLS certificate of the IMAP server {address} is not trusted: {detail}")]
+    Certificate {
+        /// `HOST:PORT`.
+        address: String,
+        /// What rustls found wrong.
+        detail: String,
+    },
+    /// The folder the replies arrive in does not exist.
+    #[error("the IMAP folder {folder:?} does not exist on {address}: {detail}")]
+    MissingFolder {
+        /// `HOST:PORT`.
+        address: String,
+        /// The folder named in `imap.folder`.
+        folder: String,
+        /// What the server said.
+        detail: String,
+    },
+}
+
+impl Refusal {
+    /// A short, stable name of the kind of refusal (for the alert's
+    /// identity and `status --json`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Login { .. } => "login_refused",
+            Self::Certificate { .. } => "certificate_refused",
+            Self::MissingFolder { .. } => "folder_missing",
+        }
+    }
+
+    /// What the referent should do about it, in one sentence.
+    pub fn remedy(&self) -> &'static str {
+        match self {
+            Self::Login { .. } => {
+                "check imap.username and the password (imap.password_env or imap.password_file); \
+                 an app password may have been revoked"
+            }
+            Self::Certificate { .. } => {
+                "give the server's certificate (or its CA) as imap.ca_file, or check imap.host"
+            }
+            Self::MissingFolder { .. } => "create the folder, or fix imap.folder",
+        }
+    }
+
+    /// The same, in French, for the alert the referents receive.
+    pub fn remedy_in_french(&self) -> &'static str {
+        match self {
+            Self::Login { .. } => {
+                "vérifiez imap.username et le mot de passe (imap.password_env ou imap.password_file) ; \
+                 un mot de passe d'application a peut-être été révoqué. choixbot relit le mot de passe \
+                 à chaque connexion : inutile de le redémarrer"
+            }
+            Self::Certificate { .. } => {
+                "donnez le certificat du serveur (ou de son autorité) dans imap.ca_file, ou vérifiez imap.host"
+            }
+            Self::MissingFolder { .. } => "créez le dossier sur le serveur, ou corrigez imap.folder",
+        }
+    }
+}
+
+/// The refusal somewhere in `error`'s chain, if it is one.
+pub fn refusal(error: &anyhow::Error) -> Option<&Refusal> {
+    error.chain().find_map(|cause| cause.downcast_ref::<Refusal>())
+}
+
+/// Whether a NO says "try again later" (RFC 5530's response codes): the
+/// authentication backend or the mailbox is busy or down for a moment.
+pub(super) fn is_temporary(detail: &str) -> bool {
+    ["[UNAVAILABLE]", "[INUSE]", "[LIMIT]", "[SERVERBUG]"].iter().any(|code| detail.contains(code))
+}
+
+/// Whether a TLS handshake error is a refused certificate (rather than a
+/// connection that broke during the handshake), and rustls's words for it.
+pub(super) fn certificate_problem(error: &std::io::Error) -> Option<String> {
+    let inner = error.get_ref()?.downcast_ref::<tokio_rustls::rustls::Error>()?;
+    match inner {
+        tokio_rustls::rustls::Error::InvalidCertificate(_)
+        | tokio_rustls::rustls::Error::NoCertificatesPresented
+        | tokio_rustls::rustls::Error::UnsupportedNameType => Some(inner.to_string()),
+        _ => None,
+    }
+}
