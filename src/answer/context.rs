@@ -245,6 +245,10 @@ pub struct ConfirmationContext {
     pub wishes: Vec<WishLine>,
     /// What the intern would get if the session closed now.
     pub provisional: Outcome,
+    /// Whether the deadline had passed when this was worded: the reply was
+    /// received before it and counts, but can no longer be changed, and
+    /// the final result follows with the list.
+    pub after_deadline: bool,
 }
 
 impl ConfirmationContext {
@@ -262,7 +266,14 @@ impl ConfirmationContext {
             proxy,
             wishes: WishLine::list(wishes, &intern.group, posts),
             provisional: Outcome::from_assignment(provisional, posts),
+            after_deadline: false,
         }
+    }
+
+    /// The same, worded after the deadline (see `after_deadline`).
+    pub fn after_deadline(mut self, after_deadline: bool) -> Self {
+        self.after_deadline = after_deadline;
+        self
     }
 }
 

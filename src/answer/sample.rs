@@ -39,6 +39,8 @@ pub struct Samples {
     pub vacancies: VacanciesContext,
     /// The cover of the list.
     pub ars_list: ArsListContext,
+    /// A confirmation worded after the deadline, of a reply received before.
+    pub late_read_confirmation: ConfirmationContext,
     /// The alert of a close held at the deadline.
     pub held_alert: AlertContext,
     /// The alert of a refused login, before the deadline.
@@ -141,6 +143,15 @@ impl Samples {
                 &assignment(&surnombre, Status::Surnombre, Some("4521")),
                 &posts,
             ),
+            late_read_confirmation: ConfirmationContext::new(
+                session.clone(),
+                &intern,
+                false,
+                &wishes,
+                &assigned,
+                &posts,
+            )
+            .after_deadline(true),
             rejection: RejectionContext::new(
                 session.clone(),
                 Some(&intern),

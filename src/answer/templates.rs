@@ -116,6 +116,7 @@ impl Templates {
         self.invitation(&samples.proxy_invitation)?;
         self.confirmation(&samples.confirmation)?;
         self.confirmation(&samples.surnombre_confirmation)?;
+        self.confirmation(&samples.late_read_confirmation)?;
         self.rejection(&samples.rejection)?;
         self.rejection(&samples.stranger_rejection)?;
         self.closed(&samples.closed)?;

@@ -128,17 +128,64 @@ pub struct Status {
     pub failed: Vec<(String, String, String)>,
     /// The interns and messages that need the referent.
     pub follow_up: super::follow_up::FollowUp,
+    /// Where the close stands: passed, held, made on what.
+    pub close: CloseStatus,
+}
+
+/// Where the close stands, for `status`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CloseStatus {
+    /// The deadline in words, in the session's time zone.
+    pub deadline: Option<String>,
+    /// Whether the deadline has passed (by the clock the daemon reads).
+    pub deadline_passed: bool,
+    /// When the session was closed, in words.
+    pub closed: Option<String>,
+    /// On what the list was made ("folder "INBOX" read up to UID 412…").
+    pub basis: Option<String>,
+    /// True while the list is held: the deadline passed, the mailbox
+    /// cannot be read, and the session is not closed.
+    pub held: bool,
+    /// Since when the mailbox cannot be read, in words (while held, or
+    /// when the close was held before it was made).
+    pub unreadable_since: Option<String>,
+    /// The last error that held the close.
+    pub error: Option<String>,
+}
+
+impl CloseStatus {
+    fn to_text(&self) -> String {
+        let deadline = self.deadline.as_deref().unwrap_or("unknown");
+        if let Some(closed) = &self.closed {
+            let basis = self.basis.as_deref().map(|b| format!(": {b}")).unwrap_or_default();
+            return format!("Session closed on {closed}{basis}.\n");
+        }
+        if self.held {
+            return format!(
+                "The deadline ({deadline}) has passed, but THE LIST IS HELD: the mailbox cannot be read since {}:\n  {}\n\
+                 choixbot keeps trying, and sends the list once every reply received before the deadline is read.\n\
+                 To send it without them (the list will say replies may be missing): choixbot close --without-mailbox\n",
+                self.unreadable_since.as_deref().unwrap_or("?"),
+                self.error.as_deref().unwrap_or("?"),
+            );
+        }
+        if self.deadline_passed {
+            return format!(
+                "The deadline ({deadline}) has passed: the list leaves once the mailbox is read up to it \
+                 (choixbot run does it; choixbot close does it now).\n"
+            );
+        }
+        format!("Session open until {deadline}.\n")
+    }
 }
 
 impl Status {
     pub fn to_text(&self) -> String {
         let mut text = String::new();
-        match (&self.closed_at, &self.deadline) {
-            (Some(at), _) => text.push_str(&format!("Session closed at {at}.\n")),
-            (None, Some(deadline)) => {
-                text.push_str(&format!("Session open until {deadline} (local time).\n"))
-            }
-            (None, None) => text.push_str("No configuration: deadline unknown.\n"),
+        if self.deadline.is_none() && self.closed_at.is_none() {
+            text.push_str("No configuration: deadline unknown.\n");
+        } else {
+            text.push_str(&self.close.to_text());
         }
         let m = &self.mail;
         text.push_str(&format!(

@@ -46,6 +46,9 @@ pub struct Incoming<'a> {
     pub content_hash: &'a str,
     /// When the IMAP server received it, if it said.
     pub received: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whether the deadline has passed now, as it is answered (a reply
+    /// received before it, read after it).
+    pub after_deadline: bool,
 }
 
 /// The message being answered, as every answer to it needs it.
@@ -89,7 +92,8 @@ impl Answers {
                         wishes,
                         &assignment,
                         catalog,
-                    );
+                    )
+                    .after_deadline(incoming.after_deadline);
                     self.templates.confirmation(&context)
                 })
             }

@@ -221,6 +221,7 @@ impl Processor {
                 message_id: parsed.message_id.as_deref(),
                 content_hash: &content_hash,
                 received: message.received,
+                after_deadline: now >= self.deadline,
             };
             let queued = self.answers.for_decision(&decision, &parsed, incoming, &self.session, catalog)?;
             for message in &queued {

@@ -1,6 +1,7 @@
 //! A TCP proxy between choixbot and Dovecot that can fail the way networks
 //! do: stop forwarding without closing anything (packets dropped, no FIN),
-//! or cut a connection in the middle of a transfer. It can also hold a
+//! cut a connection in the middle of a transfer, or cut every connection
+//! and refuse new ones for as long as a test wants (an outage). It can also hold a
 //! transfer half-way, so that a test acts on the server (restarts it) at an
 //! exact point of a command.
 
@@ -27,6 +28,10 @@ struct State {
     held: tokio::sync::Notify,
     /// Signalled to let a held transfer go on.
     released: tokio::sync::Notify,
+    /// While true, new connections are closed at once.
+    refusing: std::sync::atomic::AtomicBool,
+    /// Signalled (to every forwarder) to close every open connection.
+    sever: tokio::sync::Notify,
 }
 
 /// A running proxy (it lives as long as the test's runtime).
@@ -48,6 +53,10 @@ impl FaultProxy {
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 shared.connections.fetch_add(1, Ordering::SeqCst);
+                if shared.refusing.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
                 // While the server restarts, a connection is refused: the
                 // client is closed at once, as the server itself would.
                 if let Ok(upstream) = TcpStream::connect(("127.0.0.1", upstream_port)).await {
@@ -85,6 +94,18 @@ impl FaultProxy {
     /// Lets the held transfer go on.
     pub fn release(&self) {
         self.state.released.notify_one();
+    }
+
+    /// An outage: every open connection is closed, and new ones are closed
+    /// at once, until [`FaultProxy::restore`].
+    pub fn cut_everything(&self) {
+        self.state.refusing.store(true, Ordering::SeqCst);
+        self.state.sever.notify_waiters();
+    }
+
+    /// The end of the outage: new connections are forwarded again.
+    pub fn restore(&self) {
+        self.state.refusing.store(false, Ordering::SeqCst);
     }
 
     /// How many connections were accepted.
@@ -137,6 +158,7 @@ async fn forward(client: TcpStream, upstream: TcpStream, state: Arc<State>) {
     let cut = tokio::select! {
         _ = to_server => false,
         cut = to_client => cut,
+        _ = state.sever.notified() => true,
     };
     if cut {
         return; // the halves are dropped: FIN to both sides

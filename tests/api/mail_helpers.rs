@@ -109,7 +109,13 @@ timeout_seconds = 15
 
     /// Starts `choixbot run` in-process.
     pub async fn start_daemon(&self) -> RunningDaemon {
-        let store = self.app.store().await;
+        self.start_daemon_on(&choixbot::clock::Clock::system()).await
+    }
+
+    /// Starts `choixbot run` in-process, reading time from `clock`: the
+    /// test lets the deadline pass with [`choixbot::clock::Clock::advance`].
+    pub async fn start_daemon_on(&self, clock: &choixbot::clock::Clock) -> RunningDaemon {
+        let store = self.app.store().await.with_clock(clock.clone());
         let templates = Arc::new(Templates::load(None).unwrap());
         let daemon = Daemon::new(self.settings(), store, templates).expect("the daemon starts");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -485,3 +491,25 @@ impl MailApp {
 /// A short retry schedule (1 s, then 2 s) for the outage tests.
 pub const FAST_RETRY: [(&str, &str); 2] =
     [("smtp", "retry_first_seconds = 1"), ("smtp", "retry_max_seconds = 2")];
+
+impl MailApp {
+    /// Puts `raw` into choixbot's INBOX with IMAP APPEND, as received by
+    /// the server at `received` (its INTERNALDATE): how a test makes a
+    /// reply that reached the mailbox after a deadline that, for the
+    /// daemon's moved clock, has passed. Straight to Dovecot, whatever
+    /// proxy the daemon goes through.
+    pub async fn append_received_at(&self, raw: &str, received: chrono::DateTime<chrono::Utc>) {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", self.stack.imap_port())).await.unwrap();
+        let mut client = async_imap::Client::new(tcp);
+        client.read_response().await.expect("a greeting").expect("a greeting");
+        let mut session = client.login(BOT, self.stack.password()).await.map_err(|(e, _)| e).expect("login");
+        let date = received.format("\"%d-%b-%Y %H:%M:%S +0000\"").to_string();
+        session.append("INBOX", None, Some(&date), raw.as_bytes()).await.expect("APPEND is accepted");
+        let _ = session.logout().await;
+    }
+
+    /// How many messages wait in choixbot's INBOX now.
+    pub fn inbox_len(&self) -> usize {
+        self.stack.messages_in(BOT, "INBOX").len()
+    }
+}

@@ -6,6 +6,7 @@ mod answer;
 mod ars_list;
 mod cli_import;
 mod cli_session;
+mod deadline;
 mod faults_concurrency;
 mod faults_crash;
 mod faults_duplicates;
