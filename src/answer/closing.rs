@@ -27,6 +27,9 @@ pub struct ClosedContext {
     /// When the IMAP server received the message, in words to the second
     /// ("lundi 4 mai 2020 à 23 h 59 min 58 s (heure de Paris)"), when known.
     pub received: Option<String>,
+    /// Whether it was received at or after the deadline (rather than
+    /// before it, but after a close that a referent made early).
+    pub after_deadline: bool,
 }
 
 impl ClosedContext {
@@ -45,12 +48,20 @@ impl ClosedContext {
             wishes: WishLine::list(wishes, &intern.group, posts),
             result: result.map(|a| Outcome::from_assignment(a, posts)),
             received: None,
+            after_deadline: true,
         }
     }
 
-    /// The same, saying when the message was received.
-    pub fn received_at(mut self, received: Option<chrono::DateTime<chrono::Utc>>, tz: chrono_tz::Tz) -> Self {
+    /// The same, saying when the message was received, and whether that
+    /// was after `deadline`.
+    pub fn received_at(
+        mut self,
+        received: Option<chrono::DateTime<chrono::Utc>>,
+        deadline: chrono::DateTime<chrono::Utc>,
+        tz: chrono_tz::Tz,
+    ) -> Self {
         self.received = received.map(|at| super::french::instant_in_words(at, tz));
+        self.after_deadline = received.is_none_or(|at| at >= deadline);
         self
     }
 }

@@ -169,7 +169,7 @@ impl Samples {
                 &posts,
             ),
             closed: ClosedContext::new(session.clone(), &intern, false, &wishes, Some(&assigned), &posts)
-                .received_at(Some(chrono::Utc::now()), chrono_tz::Europe::Paris),
+                .received_at(Some(chrono::Utc::now()), chrono::Utc::now(), chrono_tz::Europe::Paris),
             result: ResultContext::new(session.clone(), &intern, false, &assigned, &wishes, &posts),
             absent_result: ResultContext::new(session.clone(), &intern, true, &absent, &[], &posts),
             vacancies: VacanciesContext::new(session.clone(), &intern, false, &absent, &vacancies, &posts),

@@ -33,6 +33,8 @@ pub struct Answers {
     facts: SessionFacts,
     /// The session's time zone, for the instants the answers give.
     tz: chrono_tz::Tz,
+    /// The deadline, to say whether a late message came after it.
+    deadline: chrono::DateTime<chrono::Utc>,
 }
 
 /// The message being answered.
@@ -66,7 +68,8 @@ impl Answers {
     pub fn new(templates: Arc<Templates>, settings: Arc<Settings>) -> anyhow::Result<Self> {
         let facts = SessionFacts::from_settings(&settings).map_err(anyhow::Error::msg)?;
         let tz = settings.session.tz().map_err(anyhow::Error::msg)?;
-        Ok(Self { templates, settings, facts, tz })
+        let deadline = settings.session.deadline_utc().map_err(anyhow::Error::msg)?;
+        Ok(Self { templates, settings, facts, tz, deadline })
     }
 
     /// The emails that answer `decision` (none for ignored messages,
@@ -115,7 +118,7 @@ impl Answers {
                 self.to_each_address(Purpose::Closed, &answering, intern, |proxy| {
                     let context =
                         ClosedContext::new(self.facts.clone(), profile, proxy, &wishes, None, catalog)
-                            .received_at(incoming.received, self.tz);
+                            .received_at(incoming.received, self.deadline, self.tz);
                     self.templates.closed(&context)
                 })
             }

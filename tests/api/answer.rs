@@ -407,7 +407,7 @@ fn an_override_replaces_only_its_template() {
     assert_eq!(templates.result(&samples.result).unwrap().text, "Résultat pour Zoé");
     let builtin = Templates::load(None).unwrap();
     assert_eq!(templates.closed(&samples.closed).unwrap(), builtin.closed(&samples.closed).unwrap());
-    assert_eq!(template_names().count(), 11);
+    assert_eq!(template_names().count(), 12);
 }
 
 #[test]

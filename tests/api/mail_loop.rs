@@ -58,7 +58,10 @@ async fn cast(app: &MailApp) -> Cast {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_whole_session_from_invitations_to_the_list_sent_to_the_ars() {
-    let app = spawn_mail_app(&paris_time(chrono::Duration::days(30))).await;
+    // An hour away: a reply "received after it" can be appended with that
+    // date (Dovecot refuses an INTERNALDATE more than two hours ahead).
+    let app = spawn_mail_app(&paris_time(chrono::Duration::hours(1))).await;
+    let deadline = app.settings().session.deadline_utc().unwrap();
     let cast = cast(&app).await;
 
     // Invitations reach every intern (and the proxy).
@@ -75,13 +78,12 @@ async fn a_whole_session_from_invitations_to_the_list_sent_to_the_ars() {
     assert!(again.contains(" 0 newly queued"), "{again}");
 
     send_replies(&app, &cast).await;
-    let daemon = app.start_daemon().await;
+    let clock = choixbot::clock::Clock::system();
+    let daemon = app.start_daemon_on(&clock).await;
     check_answers(&app, &cast).await;
-    daemon.stop().await;
 
-    // The deadline passes: the next start closes the session.
-    app.write_config(&paris_time(-chrono::Duration::minutes(1)));
-    let daemon = app.start_daemon().await;
+    // The deadline passes while the daemon runs: it closes the session.
+    clock.advance(deadline + chrono::Duration::seconds(10) - clock.now());
     let list = app.wait_for(ARS, 1).remove(0);
     check_list(&app, &list);
     app.wait_for(REFERENT, 1);
@@ -90,14 +92,15 @@ async fn a_whole_session_from_invitations_to_the_list_sent_to_the_ars() {
     let (_, text) = subject_and_text(&result);
     assert!(text.contains(cast.own_post.ars_id.as_str()), "the result names the post obtained:\n{text}");
 
-    // A reply after the close gets the "closed" answer and changes nothing.
+    // A reply received after the deadline gets the "closed" answer, which
+    // says when it was received, and changes nothing.
     let late_token = app.token(cast.second.email.as_str()).await;
-    app.deliver(
-        cast.second.email.as_str(),
-        &reply(cast.second.email.as_str(), Some(&late_token), "Re: choix", "1234\n"),
-    );
+    let late = reply(cast.second.email.as_str(), Some(&late_token), "Re: choix", "1234\n");
+    let received = deadline + chrono::Duration::seconds(20);
+    app.append_received_at(&late, received).await;
+    let received = choixbot::answer::french::instant_in_words(received, chrono_tz::Europe::Paris);
     app.wait_for_matching(cast.second.email.as_str(), "the closed answer", |s, text| {
-        s.starts_with("Re:") && text.to_lowercase().contains("clos")
+        s.starts_with("Re:") && text.contains("après la date limite") && text.contains(&received)
     });
     let store = app.app.store().await;
     assert!(
@@ -106,10 +109,16 @@ async fn a_whole_session_from_invitations_to_the_list_sent_to_the_ars() {
     );
     daemon.stop().await;
 
-    // Another restart sends nothing again: exactly one list.
-    let daemon = app.start_daemon().await;
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    // Another start, past the deadline, sends no second list: it answers
+    // one more late reply, and the ARS still has one list.
+    let daemon = app.start_daemon_on(&clock).await;
+    let third = cast.third.email.as_str();
+    app.deliver(third, &reply(third, Some(&app.token(third).await), "Re: choix", "1234\n"));
+    app.wait_for_matching(third, "the closed answer", |s, text| {
+        s.starts_with("Re:") && text.contains("après la clôture")
+    });
     daemon.stop().await;
+    app.wait_for_postfix_idle();
     assert_eq!(app.mailbox(ARS).len(), 1, "the ARS received the list more than once");
 }
 
