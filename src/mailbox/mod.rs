@@ -178,11 +178,11 @@ impl Mailbox {
         let selected =
             match tokio::time::timeout(timeout, self.session()?.select(folder_name::encode(folder))).await {
                 Ok(Ok(selected)) => selected,
-                Ok(Err(async_imap::error::Error::No(detail))) if !refusal::is_temporary(&detail) => {
+                Ok(Err(error)) if refusal::refused_select(&error).is_some() => {
                     return Err(anyhow!(Refusal::MissingFolder {
                         address: self.address.clone(),
                         folder: folder.to_string(),
-                        detail: detail.trim().to_string(),
+                        detail: refusal::refused_select(&error).unwrap_or_default(),
                     }))
                 }
                 Ok(Err(error)) => {

@@ -9,7 +9,7 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     /// The server answered NO (or BAD) to the login.
-    #[error("the IMAP server {address} refused the login of {username}: {detail}")]
+    #[error("IMAP login failed for {username} on {address}: the server refused it: {detail}")]
     Login {
         /// `HOST:PORT`.
         address: String,
@@ -19,7 +19,7 @@ pub enum Refusal {
         detail: String,
     },
     /// The server's certificate is not trusted.
-    #[error("the TLS certificate of the IMAP server {address} is not trusted: {detail}")]
+    #[error("cannot connect to IMAP server {address}: the TLS handshake refused its certificate: {detail}")]
     Certificate {
         /// `HOST:PORT`.
         address: String,
@@ -27,7 +27,7 @@ pub enum Refusal {
         detail: String,
     },
     /// The folder the replies arrive in does not exist.
-    #[error("the IMAP folder {folder:?} does not exist on {address}: {detail}")]
+    #[error("cannot select the IMAP folder {folder:?} on {address}: it does not exist: {detail}")]
     MissingFolder {
         /// `HOST:PORT`.
         address: String,
@@ -88,6 +88,22 @@ pub fn refusal(error: &anyhow::Error) -> Option<&Refusal> {
 /// authentication backend or the mailbox is busy or down for a moment.
 pub(super) fn is_temporary(detail: &str) -> bool {
     ["[UNAVAILABLE]", "[INUSE]", "[LIMIT]", "[SERVERBUG]"].iter().any(|code| detail.contains(code))
+}
+
+/// What the server said when it refused a SELECT with NO, unless it means
+/// "try again later". Dovecot names a missing folder in UTF-8 in that NO
+/// ("Mailbox doesn't exist: Réponses"), which imap-proto cannot parse: the
+/// error is then a parse error that still holds the NO line, read here.
+pub(super) fn refused_select(error: &async_imap::error::Error) -> Option<String> {
+    let detail = match error {
+        async_imap::error::Error::No(detail) => detail.trim().to_string(),
+        other => {
+            let text = other.to_string();
+            let (_, after) = text.split_once(" NO ")?;
+            after.split("\\r\\n").next().unwrap_or(after).trim_end_matches('"').trim().to_string()
+        }
+    };
+    (!is_temporary(&detail)).then_some(detail)
 }
 
 /// Whether a TLS handshake error is a refused certificate (rather than a

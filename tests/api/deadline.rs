@@ -278,7 +278,7 @@ async fn a_refused_login_at_the_deadline_holds_the_list_until_it_is_fixed() {
     advance_past(&clock, deadline, chrono::Duration::seconds(10));
     app.wait_for_status("the close held", |json| {
         json["close"]["held"] == true
-            && json["close"]["error"].as_str().is_some_and(|e| e.contains("refused the login"))
+            && json["close"]["error"].as_str().is_some_and(|e| e.contains("IMAP login failed"))
     })
     .await;
     let held = |subject: &str, _: &str| subject.contains("LA LISTE EST RETENUE");

@@ -89,6 +89,24 @@ async fn a_wrong_password_gives_the_login_error() {
         Mailbox::connect(&settings(&stack, Security::Tls), "wrong").await.err().expect("login must fail");
     let expected = format!("IMAP login failed for {USER} on 127.0.0.1:{}", stack.imaps_port());
     assert!(format!("{error:#}").contains(&expected), "{error:#}");
+    // It will not heal by itself: the daemon tells the referents.
+    let refusal = choixbot::mailbox::refusal(&error).expect("a refused login is a refusal");
+    assert_eq!(refusal.kind(), "login_refused");
+}
+
+#[tokio::test]
+async fn a_missing_folder_is_a_refusal_that_names_it() {
+    let stack = start(MailStack::builder());
+    let mut mailbox = connect(&stack, Security::Tls).await;
+    let error = mailbox.select("Réponses").await.err().expect("no such folder");
+    assert!(format!("{error:#}").contains("cannot select the IMAP folder \"Réponses\""), "{error:#}");
+    let refusal = choixbot::mailbox::refusal(&error)
+        .unwrap_or_else(|| panic!("a missing folder is a refusal: {error:?}"));
+    assert_eq!(refusal.kind(), "folder_missing");
+    // The same with a name imap-proto can read back in the NO.
+    let mut mailbox = connect(&stack, Security::Tls).await;
+    let error = mailbox.select("Absent").await.err().expect("no such folder");
+    assert_eq!(choixbot::mailbox::refusal(&error).map(|r| r.kind()), Some("folder_missing"), "{error:#}");
 }
 
 #[tokio::test]
@@ -294,6 +312,18 @@ async fn a_certificate_from_an_unknown_ca_is_refused() {
     let error = Mailbox::connect(&settings, stack.password()).await.err().expect("TLS must fail");
     let text = format!("{error:#}");
     assert!(text.contains("cannot connect to IMAP server") && text.contains("TLS handshake"), "{text}");
+    let refusal = choixbot::mailbox::refusal(&error).expect("an untrusted certificate is a refusal");
+    assert_eq!(refusal.kind(), "certificate_refused");
+}
+
+#[tokio::test]
+async fn a_server_that_is_down_is_not_a_refusal() {
+    // It comes back by itself: no alert, the daemon just reconnects.
+    let stack = start(MailStack::builder());
+    let mut settings = settings(&stack, Security::None);
+    settings.port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let error = Mailbox::connect(&settings, stack.password()).await.err().expect("connect must fail");
+    assert_eq!(choixbot::mailbox::refusal(&error), None, "{error:#}");
 }
 
 /// Regression: folder names went to the server in UTF-8, which IMAP4rev1
