@@ -130,6 +130,7 @@ pub async fn close(
         queued += store::outbox::queue_all(&mut tx, &part, store.now_ms()).await?;
     }
     let assignments = composing.await.context("a thread wording the close's emails panicked")??;
+    store::outbox::put_ahead(&mut tx, crate::answer::Purpose::ArsList.as_str()).await?;
     crate::crash_point::reached("close_before_commit");
     tx.commit().await.context("cannot record the close")?;
     crate::crash_point::reached("close_after_commit");

@@ -110,6 +110,22 @@ pub async fn queue_all(
     Ok(queued)
 }
 
+/// Makes the not-yet-tried rows of `purpose` due before everything else
+/// waiting, in the caller's transaction. The worker takes the earliest due
+/// first (`next_attempt_at`, then id): a row due since the epoch goes ahead
+/// of every answer still waiting. The close uses it for the list to the ARS,
+/// which must not wait behind thousands of answers at the deadline. A row
+/// that fails is retried on the usual backoff, like any other.
+pub async fn put_ahead(tx: &mut Transaction<'static, Any>, purpose: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE outbox SET next_attempt_at = 0 WHERE purpose = $1 AND status = $2 AND attempts = 0")
+        .bind(purpose)
+        .bind(PENDING)
+        .execute(&mut **tx)
+        .await
+        .context("cannot put the list ahead of the other messages")?;
+    Ok(())
+}
+
 impl Store {
     /// Up to `limit` messages due now, oldest first.
     pub async fn due(&self, limit: i64) -> anyhow::Result<Vec<Pending>> {
