@@ -5,7 +5,9 @@
 mod commands;
 mod follow_up;
 mod mail;
+mod person;
 mod report;
+mod snapshot;
 
 use std::path::PathBuf;
 
@@ -98,6 +100,18 @@ pub enum Command {
         /// Print the raw bytes of this stored message (its number in the audit).
         #[arg(long)]
         raw: Option<i64>,
+    },
+    /// Everything held about one person, as one JSON object (an access request).
+    ExportPerson {
+        /// The person's email address (an intern, a proxy, any sender).
+        email: String,
+    },
+    /// Delete the raw emails and the bodies of what was sent, once
+    /// `session.retention_days` have passed since the close.
+    Purge {
+        /// Delete them now, whatever the retention (only after the close).
+        #[arg(long)]
+        now: bool,
     },
 }
 

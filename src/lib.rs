@@ -20,6 +20,7 @@
 //! - [`clock`] — the one "now", which tests can move;
 //! - [`store`] — the session's database;
 //! - [`settings`] — `choixbot.toml`;
+//! - [`private`] — owner-only files for personal data;
 //! - [`cli`] — the commands.
 
 pub mod alert;
@@ -38,6 +39,7 @@ pub mod import;
 pub mod invite;
 pub mod mailbox;
 pub mod outbox;
+pub mod private;
 pub mod reply;
 pub mod settings;
 pub mod store;

@@ -6,6 +6,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Before anything is created: the database and its journals, exports
+    // and dry-run invitations hold the interns' personal data.
+    choixbot::private::owner_only_from_now_on();
     let cli = match choixbot::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -45,5 +48,12 @@ fn render(error: &choixbot::Error) -> String {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,lettre=warn"));
+    // The protocol crates log whole commands and responses at debug and
+    // trace, the LOGIN or AUTH line with the password among them: never
+    // more than warnings from them, whatever RUST_LOG asks.
+    let filter = ["async_imap", "imap_proto", "lettre", "rustls", "tokio_rustls", "sqlx"]
+        .iter()
+        .filter_map(|target| format!("{target}=warn").parse().ok())
+        .fold(filter, |filter, directive| filter.add_directive(directive));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
 }

@@ -55,6 +55,11 @@ pub struct SessionSettings {
     /// How many supernumeraries one (post, group) may take. 1 by default.
     #[serde(default = "default_supernumerary_cap")]
     pub supernumerary_cap: u32,
+    /// How many days after the close the raw messages and the bodies of
+    /// what was sent are kept, for the audit; then they are deleted (the
+    /// list, the decisions and their dates stay). 90 by default.
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -179,6 +184,9 @@ fn default_timezone() -> String {
 }
 fn default_supernumerary_cap() -> u32 {
     1
+}
+fn default_retention_days() -> u32 {
+    90
 }
 fn default_sender_hourly_limit() -> u32 {
     30

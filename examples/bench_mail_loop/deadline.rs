@@ -81,12 +81,11 @@ impl Watcher {
     async fn wait_for_list(&self, pid: u32, timeout: Duration) -> Result<Instant> {
         let give_up = Instant::now() + timeout;
         loop {
-            let sent: i64 = sqlx::query(
-                "SELECT COUNT(*) FROM outbox WHERE purpose = 'ars_list' AND status = 'sent'",
-            )
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
+            let sent: i64 =
+                sqlx::query("SELECT COUNT(*) FROM outbox WHERE purpose = 'ars_list' AND status = 'sent'")
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get(0)?;
             if sent > 0 {
                 return Ok(Instant::now());
             }

@@ -5,10 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use super::snapshot::snapshot;
 use super::{Cli, Command, ExportFormat, ImportKind};
-use crate::allocation::{self, Allocation, AllocationInput};
 use crate::ars_list::{self, ListInput};
-use crate::domain::{Intern, Post};
 use crate::settings::{self, Settings};
 use crate::store::Store;
 use crate::{import, reply, Error, Result};
@@ -29,6 +28,70 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             super::mail::close(&cli.config, &cli.database_url, without_mailbox).await
         }
         Command::Audit { ref email, raw } => super::mail::audit(&cli.database_url, email, raw).await,
+        Command::ExportPerson { ref email } => export_person(&cli, email).await,
+        Command::Purge { now } => purge(&cli, now).await,
+    }
+}
+
+async fn export_person(cli: &Cli, email: &str) -> Result<()> {
+    let address = crate::domain::Email::parse(email).map_err(Error::bad_input)?;
+    let settings = optional_settings(&cli.config)?;
+    let store = Store::connect(&cli.database_url).await?;
+    let snapshot = snapshot(&store, supernumerary_cap(&settings)).await?;
+    let person = super::person::export(&store, &snapshot, &address).await;
+    store.close().await;
+    println!("{}", serde_json::to_string_pretty(&person?).expect("JSON serialises"));
+    Ok(())
+}
+
+async fn purge(cli: &Cli, now: bool) -> Result<()> {
+    use crate::close::retention::{self, Retention};
+    let settings = Settings::load(&cli.config)?;
+    let store = Store::connect(&cli.database_url).await?;
+    let outcome = if now {
+        match retention::retention(&store, &settings).await? {
+            Retention::Open => Err(Retention::Open),
+            _ => Ok(store.purge_bodies().await?),
+        }
+    } else {
+        retention::purge_if_due(&store, &settings).await?
+    };
+    store.close().await;
+    match outcome {
+        Ok(purged) => {
+            println!(
+                "Deleted the raw bytes of {} received message(s) and the bodies of {} sent message(s); \
+                 the list, the decisions and their dates are kept.",
+                purged.messages, purged.sent
+            );
+            if purged.still_pending > 0 {
+                println!(
+                    "{} message(s) still to send keep their bodies until they leave: run choixbot purge again then.",
+                    purged.still_pending
+                );
+            }
+            Ok(())
+        }
+        Err(Retention::Open) if now => Err(Error::bad_input(
+            "the session is not closed: its emails are the record of the choice until the list has left; \
+             nothing was deleted (purge --now works after the close)",
+        )),
+        Err(Retention::KeptUntil(until)) => {
+            let tz = settings.session.tz().map_err(Error::bad_input)?;
+            println!(
+                "Nothing to delete yet: the retention ({} days after the close) keeps the emails until {}. \
+                 choixbot purge --now deletes them at once.",
+                settings.session.retention_days,
+                crate::answer::french::instant_in_words(until, tz)
+            );
+            Ok(())
+        }
+        Err(_) => {
+            println!(
+                "Nothing to delete: the session is not closed yet (the retention counts from the close)."
+            );
+            Ok(())
+        }
     }
 }
 
@@ -112,31 +175,6 @@ fn optional_settings(config: &Path) -> Result<Option<Settings>> {
     } else {
         Ok(None)
     }
-}
-
-/// The current state of the session, and its allocation on the current wishes.
-pub(crate) struct Snapshot {
-    /// Every post.
-    pub posts: Vec<Post>,
-    /// The call list.
-    pub interns: Vec<Intern>,
-    /// The current wishes of every intern who has some.
-    pub wishes: std::collections::HashMap<crate::domain::Email, Vec<crate::domain::ArsId>>,
-    /// What the session would give if it closed now.
-    pub allocation: Allocation,
-}
-
-pub(crate) async fn snapshot(store: &Store, supernumerary_cap: u32) -> Result<Snapshot> {
-    let posts = store.posts().await?;
-    let interns = store.intern_list().await?;
-    let wishes = store.wishes().await?;
-    let allocation = allocation::allocate(AllocationInput {
-        posts: &posts,
-        interns: &interns,
-        wishes: &wishes,
-        supernumerary_cap,
-    });
-    Ok(Snapshot { posts, interns, wishes, allocation })
 }
 
 fn supernumerary_cap(settings: &Option<Settings>) -> u32 {
@@ -239,7 +277,7 @@ async fn export(cli: &Cli, format: Option<ExportFormat>, output: Option<PathBuf>
         ExportFormat::Csv => ars_list::to_csv(input),
         ExportFormat::Xlsx => ars_list::to_xlsx(input)?,
     };
-    std::fs::write(&output, bytes).with_context(|| format!("cannot write {}", output.display()))?;
+    crate::private::write(&output, &bytes)?;
     println!("Wrote the consolidated list to {}.", output.display());
     Ok(())
 }

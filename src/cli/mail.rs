@@ -165,6 +165,11 @@ pub async fn audit(database_url: &str, email: &str, raw: Option<i64>) -> Result<
             .raw_message(id)
             .await?
             .ok_or_else(|| Error::bad_input(format!("no stored message {id}")))?;
+        if bytes.is_empty() {
+            return Err(Error::bad_input(format!(
+                "message {id} was deleted after the retention (choixbot purge); its date and decision stay in the audit"
+            )));
+        }
         use std::io::Write;
         std::io::stdout().write_all(&bytes).context("cannot write to stdout")?;
         return Ok(());

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::commands::Snapshot;
+use super::snapshot::Snapshot;
 use crate::allocation::Status as AssignmentStatus;
 use crate::domain::Email;
 use crate::store::outbox::AuditOutbox;

@@ -19,6 +19,7 @@
 
 mod compose;
 pub mod held;
+pub mod retention;
 
 use std::sync::Arc;
 

@@ -6,7 +6,9 @@
 //! - the outbox worker sends what is queued;
 //! - the supervisor ([`Daemon::supervise`]) tells the referents what will
 //!   not heal by itself and, at the deadline, closes the session once the
-//!   mailbox has been read up to it, or holds the list while it cannot be.
+//!   mailbox has been read up to it, or holds the list while it cannot be;
+//! - the retention task deletes the emails' bodies `retention_days` after
+//!   the close (`close::retention`).
 //!
 //! Shutdown (SIGTERM, Ctrl-C) is passed in as a future, so that tests can
 //! stop the daemon exactly when they want. Each task finishes the step it is
@@ -83,6 +85,11 @@ impl Daemon {
         let (worker_wake, worker_stop) = (wake.clone(), stopped.clone());
         let outbox = tokio::spawn(async move { worker.run(&worker_wake, worker_stop).await });
         let supervisor = tokio::spawn(self.clone().supervise(read, wake.clone(), stopped.clone()));
+        let retention = tokio::spawn(close::retention::purge_when_due(
+            self.store.clone(),
+            self.settings.clone(),
+            stopped.clone(),
+        ));
         let settings = self.settings.clone();
         let mailbox = async move {
             daemon::run(&settings.imap, &mut processor, &reading, stopped).await;
@@ -95,6 +102,7 @@ impl Daemon {
         let _ = stop.send(true);
         let _ = outbox.await;
         let _ = supervisor.await;
+        let _ = retention.await;
         Ok(())
     }
 

@@ -10,8 +10,6 @@
 
 use std::path::Path;
 
-use anyhow::Context;
-
 use crate::answer::{subject, InvitationContext, Outgoing, PostCatalog, Purpose, SessionFacts, Templates};
 use crate::domain::{Email, Post};
 use crate::settings::Settings;
@@ -72,12 +70,12 @@ pub async fn queue_all(store: &Store, messages: &[Queued]) -> anyhow::Result<(us
 
 /// `invite --dry-run`: writes each invitation as an .eml file for review.
 pub fn write_dry_run(dir: &Path, messages: &[Queued]) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    crate::private::create_dir_all(dir)?;
     for (index, message) in messages.iter().enumerate() {
         let recipient = message.recipients.first().map(String::as_str).unwrap_or("unknown");
         let name = format!("{:04}-{}.eml", index + 1, recipient.replace(['/', '\\'], "_"));
         let path = dir.join(name);
-        std::fs::write(&path, &message.raw).with_context(|| format!("cannot write {}", path.display()))?;
+        crate::private::write(&path, &message.raw)?;
     }
     Ok(())
 }

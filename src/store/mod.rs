@@ -15,6 +15,8 @@
 mod follow_up;
 mod mail;
 pub mod outbox;
+pub mod person;
+mod purge;
 mod session;
 
 use std::str::FromStr;
@@ -30,6 +32,7 @@ pub use follow_up::{BounceRow, UnansweredRow};
 pub use mail::{
     record_bounce, record_message, set_position, AuditMessage, Incoming, MailCounts, MailboxPosition,
 };
+pub use purge::{Purged, PURGED_AT};
 pub use session::{revision, set_state, set_wishes, Replaced, StoredIntern, SOURCE_EMAIL, SOURCE_IMPORT};
 
 /// Which database is behind the `Any` pool.
@@ -75,6 +78,9 @@ impl Store {
             }
             _ => url.to_string(),
         };
+        if backend == Backend::Sqlite {
+            create_sqlite_file(&url)?;
+        }
         let options =
             AnyConnectOptions::from_str(&url).with_context(|| format!("invalid database URL {url:?}"))?;
         let pool = AnyPoolOptions::new()
@@ -94,6 +100,9 @@ impl Store {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open database {}", redact(&url)))?;
+        if backend == Backend::Sqlite {
+            restrict_sqlite_files(&url)?;
+        }
         let migrator = match backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
@@ -157,6 +166,34 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The file of a SQLite URL, unless it is in memory.
+fn sqlite_path(url: &str) -> Option<&str> {
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or(path);
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// Creates a missing SQLite database as an empty owner-only file (an empty
+/// file is an empty database): SQLite gives its `-wal` and `-shm` files the
+/// mode of the database, so they are owner-only from their first byte.
+fn create_sqlite_file(url: &str) -> anyhow::Result<()> {
+    match sqlite_path(url).map(std::path::Path::new) {
+        Some(path) if !path.exists() => crate::private::write(path, b""),
+        _ => Ok(()),
+    }
+}
+
+/// Narrows the SQLite database and its journals to their owner: a
+/// database made before choixbot restricted its files, or copied, may be
+/// readable by every local user.
+fn restrict_sqlite_files(url: &str) -> anyhow::Result<()> {
+    let Some(path) = sqlite_path(url) else { return Ok(()) };
+    for suffix in ["", "-wal", "-shm"] {
+        crate::private::restrict(std::path::Path::new(&format!("{path}{suffix}")))?;
+    }
+    Ok(())
 }
 
 /// The URL without its password, for messages.

@@ -26,5 +26,6 @@ mod mail_loop;
 mod mailbox;
 mod other_client;
 mod outbox;
+mod personal_data;
 mod reply_golden;
 mod smtp;
