@@ -61,7 +61,7 @@ impl ClosedContext {
         tz: chrono_tz::Tz,
     ) -> Self {
         self.received = received.map(|at| super::french::instant_in_words(at, tz));
-        self.after_deadline = received.is_none_or(|at| at >= deadline);
+        self.after_deadline = !received.is_some_and(|at| at < deadline);
         self
     }
 }

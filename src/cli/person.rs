@@ -8,8 +8,9 @@ use serde_json::{json, Value};
 
 use super::snapshot::Snapshot;
 use crate::domain::{Email, Intern};
-use crate::store::person::{ReceivedRow, SentRow, WishRow};
-use crate::store::Store;
+use crate::store::outbox::AuditOutbox;
+use crate::store::person::WishRow;
+use crate::store::{AuditMessage, Store};
 use crate::{Error, Result};
 
 /// The JSON object for `address`; bad input when the session knows
@@ -31,8 +32,8 @@ pub async fn export(store: &Store, snapshot: &Snapshot, address: &Email) -> Resu
     };
     let closed = store.state(crate::close::CLOSED_AT).await?.is_some();
     let mut messages: Vec<(i64, Value)> =
-        received.iter().map(|m| (m.recorded_at, received_json(m))).collect();
-    messages.extend(sent.iter().map(|m| (m.sent_at.unwrap_or(m.created_at), sent_json(m))));
+        received.iter().map(|(m, raw)| (m.received_at, received_json(m, raw))).collect();
+    messages.extend(sent.iter().map(|(m, raw)| (m.sent_at.unwrap_or(m.created_at), sent_json(m, raw))));
     messages.sort_by_key(|(at, _)| *at);
     Ok(json!({
         "email": address,
@@ -68,25 +69,25 @@ fn wish_json(row: &WishRow) -> Value {
     json!({ "ars_ids": ars_ids, "source": row.source, "recorded_at": instant(row.recorded_at) })
 }
 
-fn received_json(m: &ReceivedRow) -> Value {
-    let (subject, text) = subject_and_text(&m.raw);
+fn received_json(m: &AuditMessage, raw: &[u8]) -> Value {
+    let (subject, text) = subject_and_text(raw);
     json!({
         "direction": "received",
         "id": m.id,
         "received_at": m.internal_date.map(instant),
-        "recorded_at": instant(m.recorded_at),
+        "recorded_at": instant(m.received_at),
         "sender": m.sender,
         "kind": m.kind,
         "decision": m.verdict,
         "reasons": serde_json::from_str::<Value>(&m.reasons).unwrap_or(Value::String(m.reasons.clone())),
         "subject": subject,
         "text": text,
-        "purged": m.raw.is_empty(),
+        "purged": raw.is_empty(),
     })
 }
 
-fn sent_json(m: &SentRow) -> Value {
-    let (subject, text) = subject_and_text(&m.raw);
+fn sent_json(m: &AuditOutbox, raw: &[u8]) -> Value {
+    let (subject, text) = subject_and_text(raw);
     json!({
         "direction": "sent",
         "id": m.id,
@@ -97,7 +98,7 @@ fn sent_json(m: &SentRow) -> Value {
         "recipients": m.recipients.split_whitespace().collect::<Vec<_>>(),
         "subject": subject,
         "text": text,
-        "purged": m.raw.is_empty(),
+        "purged": raw.is_empty(),
     })
 }
 

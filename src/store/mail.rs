@@ -238,16 +238,25 @@ impl Store {
 
     /// Every message from or about an address, oldest first.
     pub async fn audit_messages(&self, address: &str) -> anyhow::Result<Vec<AuditMessage>> {
-        let rows = sqlx::query(
-            "SELECT id, received_at, sender, kind, verdict, reasons, internal_date FROM messages \
-             WHERE intern_email = $1 OR sender = $1 ORDER BY id",
-        )
-        .bind(address)
-        .fetch_all(self.pool())
-        .await?;
+        Ok(self.messages_about(address, false).await?.into_iter().map(|(message, _)| message).collect())
+    }
+
+    /// [`Store::audit_messages`], each with its raw bytes when `with_raw`
+    /// (empty otherwise, and once purged).
+    pub(super) async fn messages_about(
+        &self,
+        address: &str,
+        with_raw: bool,
+    ) -> anyhow::Result<Vec<(AuditMessage, Vec<u8>)>> {
+        let raw = if with_raw { "raw" } else { "NULL" };
+        let sql = format!(
+            "SELECT id, received_at, sender, kind, verdict, reasons, internal_date, {raw} FROM messages \
+             WHERE intern_email = $1 OR sender = $1 ORDER BY id"
+        );
+        let rows = sqlx::query(&sql).bind(address).fetch_all(self.pool()).await?;
         rows.iter()
             .map(|row| {
-                Ok(AuditMessage {
+                let message = AuditMessage {
                     id: row.try_get(0)?,
                     received_at: row.try_get(1)?,
                     sender: row.try_get(2)?,
@@ -255,7 +264,9 @@ impl Store {
                     verdict: row.try_get(4)?,
                     reasons: row.try_get(5)?,
                     internal_date: row.try_get(6)?,
-                })
+                };
+                let raw: Option<Vec<u8>> = if with_raw { row.try_get(7)? } else { None };
+                Ok((message, raw.unwrap_or_default()))
             })
             .collect()
     }

@@ -248,16 +248,25 @@ pub struct AuditOutbox {
 impl Store {
     /// Every message queued for an intern (or one of their addresses), oldest first.
     pub async fn audit_outbox(&self, address: &str) -> anyhow::Result<Vec<AuditOutbox>> {
-        let rows = sqlx::query(
-            "SELECT id, purpose, status, recipients, answers_message, created_at, sent_at, last_error FROM outbox \
-             WHERE intern_email = $1 OR recipients = $1 ORDER BY id",
-        )
-        .bind(address)
-        .fetch_all(self.pool())
-        .await?;
+        Ok(self.outbox_about(address, false).await?.into_iter().map(|(row, _)| row).collect())
+    }
+
+    /// [`Store::audit_outbox`], each with its bytes when `with_raw` (empty
+    /// otherwise, and once purged).
+    pub(super) async fn outbox_about(
+        &self,
+        address: &str,
+        with_raw: bool,
+    ) -> anyhow::Result<Vec<(AuditOutbox, Vec<u8>)>> {
+        let raw = if with_raw { "raw" } else { "NULL" };
+        let sql = format!(
+            "SELECT id, purpose, status, recipients, answers_message, created_at, sent_at, last_error, {raw} \
+             FROM outbox WHERE intern_email = $1 OR recipients = $1 ORDER BY id"
+        );
+        let rows = sqlx::query(&sql).bind(address).fetch_all(self.pool()).await?;
         rows.iter()
             .map(|row| {
-                Ok(AuditOutbox {
+                let sent = AuditOutbox {
                     id: row.try_get(0)?,
                     purpose: row.try_get(1)?,
                     status: row.try_get(2)?,
@@ -266,7 +275,9 @@ impl Store {
                     created_at: row.try_get(5)?,
                     sent_at: row.try_get(6)?,
                     last_error: row.try_get(7)?,
-                })
+                };
+                let raw: Option<Vec<u8>> = if with_raw { row.try_get(8)? } else { None };
+                Ok((sent, raw.unwrap_or_default()))
             })
             .collect()
     }

@@ -5,47 +5,8 @@
 
 use sqlx::Row;
 
-use super::Store;
-
-/// A message received from, or about, the person.
-#[derive(Debug, Clone)]
-pub struct ReceivedRow {
-    /// Its number in the audit.
-    pub id: i64,
-    /// When choixbot recorded it (ms).
-    pub recorded_at: i64,
-    /// When the IMAP server received it (ms), if known.
-    pub internal_date: Option<i64>,
-    /// Its sender.
-    pub sender: Option<String>,
-    /// The kind the parser found.
-    pub kind: String,
-    /// The decision.
-    pub verdict: String,
-    /// The reasons and notes (JSON).
-    pub reasons: String,
-    /// Its raw bytes; empty once purged.
-    pub raw: Vec<u8>,
-}
-
-/// A message choixbot sent (or will send) to or about the person.
-#[derive(Debug, Clone)]
-pub struct SentRow {
-    /// Its row in the outbox.
-    pub id: i64,
-    /// What it is (confirmation, result…).
-    pub purpose: String,
-    /// pending, sent or failed.
-    pub status: String,
-    /// Its recipients.
-    pub recipients: String,
-    /// When it was queued (ms).
-    pub created_at: i64,
-    /// When the server accepted it (ms).
-    pub sent_at: Option<i64>,
-    /// Its bytes; empty once purged.
-    pub raw: Vec<u8>,
-}
+use super::outbox::AuditOutbox;
+use super::{AuditMessage, Store};
 
 /// One recorded list of wishes.
 #[derive(Debug, Clone)]
@@ -60,54 +21,15 @@ pub struct WishRow {
 
 impl Store {
     /// The messages received from `address`, or attributed to the intern
-    /// at `address`, oldest first.
-    pub async fn received_about(&self, address: &str) -> anyhow::Result<Vec<ReceivedRow>> {
-        let rows = sqlx::query(
-            "SELECT id, received_at, internal_date, sender, kind, verdict, reasons, raw FROM messages \
-             WHERE intern_email = $1 OR sender = $1 ORDER BY id",
-        )
-        .bind(address)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ReceivedRow {
-                    id: row.try_get(0)?,
-                    recorded_at: row.try_get(1)?,
-                    internal_date: row.try_get(2)?,
-                    sender: row.try_get(3)?,
-                    kind: row.try_get(4)?,
-                    verdict: row.try_get(5)?,
-                    reasons: row.try_get(6)?,
-                    raw: row.try_get(7)?,
-                })
-            })
-            .collect()
+    /// at `address`, oldest first, with their raw bytes (empty once purged).
+    pub async fn received_about(&self, address: &str) -> anyhow::Result<Vec<(AuditMessage, Vec<u8>)>> {
+        self.messages_about(address, true).await
     }
 
     /// The messages sent to `address`, or about the intern at `address`,
-    /// oldest first.
-    pub async fn sent_about(&self, address: &str) -> anyhow::Result<Vec<SentRow>> {
-        let rows = sqlx::query(
-            "SELECT id, purpose, status, recipients, created_at, sent_at, raw FROM outbox \
-             WHERE intern_email = $1 OR recipients = $1 ORDER BY id",
-        )
-        .bind(address)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(SentRow {
-                    id: row.try_get(0)?,
-                    purpose: row.try_get(1)?,
-                    status: row.try_get(2)?,
-                    recipients: row.try_get(3)?,
-                    created_at: row.try_get(4)?,
-                    sent_at: row.try_get(5)?,
-                    raw: row.try_get(6)?,
-                })
-            })
-            .collect()
+    /// oldest first, with their bytes (empty once purged).
+    pub async fn sent_about(&self, address: &str) -> anyhow::Result<Vec<(AuditOutbox, Vec<u8>)>> {
+        self.outbox_about(address, true).await
     }
 
     /// Every list of wishes recorded for the intern at `address`, oldest

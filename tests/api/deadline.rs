@@ -14,7 +14,6 @@
 use std::collections::HashMap;
 
 use choixbot::clock::{Clock, OFFSET_VARIABLE};
-use mail_parser::MimeHeaders;
 use sqlx::Row;
 
 use crate::faults_proxy::FaultProxy;
@@ -171,14 +170,7 @@ fn answers_to(app: &MailApp, address: &str, once: Once, matches: impl Fn(&str) -
 
 /// The rows of the list's CSV, by (group, rank).
 fn listed_interns(list: &[u8]) -> HashMap<(String, String), String> {
-    let message = mail_parser::MessageParser::default().parse(list).unwrap();
-    let csv = message
-        .attachments()
-        .find(|a| a.attachment_name().is_some_and(|n| n.ends_with(".csv")))
-        .expect("a CSV attachment")
-        .contents()
-        .to_vec();
-    let text = String::from_utf8(csv).unwrap();
+    let text = String::from_utf8(list_attachment(list, ".csv")).unwrap();
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(b';')
         .flexible(true)

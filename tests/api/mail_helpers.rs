@@ -513,3 +513,17 @@ impl MailApp {
         self.stack.messages_in(BOT, "INBOX").len()
     }
 }
+
+/// The bytes of the attachment of the list to the ARS whose name ends with
+/// `extension` (".csv", ".xlsx").
+pub fn list_attachment(list: &[u8], extension: &str) -> Vec<u8> {
+    use mail_parser::MimeHeaders;
+    let message = mail_parser::MessageParser::default().parse(list).expect("a parsable list");
+    let attachment = message
+        .attachments()
+        .find(|a| a.attachment_name().is_some_and(|n| n.ends_with(extension)))
+        .unwrap_or_else(|| panic!("the list has no {extension} attachment"))
+        .contents()
+        .to_vec();
+    attachment
+}

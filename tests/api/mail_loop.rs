@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 
 use choixbot::domain::{Intern, Post};
-use mail_parser::MimeHeaders;
 
 use crate::mail_helpers::*;
 
@@ -242,16 +241,10 @@ async fn wait_for_status(app: &MailApp, done: impl Fn(&serde_json::Value) -> boo
 
 /// The CSV attached to the ARS email agrees with `allocate --json`.
 fn check_list(app: &MailApp, list: &[u8]) {
-    let message = mail_parser::MessageParser::default().parse(list).unwrap();
-    let csv = message
-        .attachments()
-        .find(|a| a.attachment_name().is_some_and(|n| n.ends_with(".csv")))
-        .expect("a CSV attachment")
-        .contents()
-        .to_vec();
-    assert!(message.attachments().any(|a| a.attachment_name().is_some_and(|n| n.ends_with(".xlsx"))));
-    let text = String::from_utf8(csv).unwrap();
+    let text = list_attachment(list, ".csv");
+    let text = String::from_utf8(text).unwrap();
     let text = text.trim_start_matches('\u{feff}');
+    assert!(!list_attachment(list, ".xlsx").is_empty());
     let json: serde_json::Value = serde_json::from_str(&app.app.ok(&["allocate", "--json"])).unwrap();
     let mut expected: HashMap<(String, String), Option<String>> = HashMap::new();
     for a in json["assignments"].as_array().unwrap() {

@@ -98,14 +98,14 @@ async fn a_wrong_password_gives_the_login_error() {
 async fn a_missing_folder_is_a_refusal_that_names_it() {
     let stack = start(MailStack::builder());
     let mut mailbox = connect(&stack, Security::Tls).await;
-    let error = mailbox.select("Réponses").await.err().expect("no such folder");
+    let error = mailbox.select("Réponses").await.expect_err("no such folder");
     assert!(format!("{error:#}").contains("cannot select the IMAP folder \"Réponses\""), "{error:#}");
     let refusal = choixbot::mailbox::refusal(&error)
         .unwrap_or_else(|| panic!("a missing folder is a refusal: {error:?}"));
     assert_eq!(refusal.kind(), "folder_missing");
     // The same with a name imap-proto can read back in the NO.
     let mut mailbox = connect(&stack, Security::Tls).await;
-    let error = mailbox.select("Absent").await.err().expect("no such folder");
+    let error = mailbox.select("Absent").await.expect_err("no such folder");
     assert_eq!(choixbot::mailbox::refusal(&error).map(|r| r.kind()), Some("folder_missing"), "{error:#}");
 }
 

@@ -141,7 +141,10 @@ async fn purge_now_is_refused_before_the_close_and_after_it_leaves_no_byte_of_a_
 
     app.app.ok(&["close"]);
     if test_database() == "sqlite" {
-        assert!(!files_holding_the_marker(&app).is_empty(), "the test looks for bytes that were never written");
+        assert!(
+            !files_holding_the_marker(&app).is_empty(),
+            "the test looks for bytes that were never written"
+        );
     }
     let purged = app.app.ok(&["purge", "--now"]);
     assert!(purged.contains("Deleted the raw bytes of 1 received message"), "{purged}");
