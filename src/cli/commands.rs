@@ -57,6 +57,16 @@ async fn purge(cli: &Cli, now: bool) -> Result<()> {
         retention::purge_if_due(&store, &settings).await?
     };
     store.close().await;
+    report_purge(outcome, now, &settings)
+}
+
+/// What `purge` says: what it deleted, or why nothing.
+fn report_purge(
+    outcome: std::result::Result<crate::store::Purged, crate::close::retention::Retention>,
+    now: bool,
+    settings: &Settings,
+) -> Result<()> {
+    use crate::close::retention::Retention;
     match outcome {
         Ok(purged) => {
             println!(

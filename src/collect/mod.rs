@@ -1,4 +1,4 @@
-//! `choixbot run`: the daemon that collects the replies. Three tasks share
+//! `choixbot run`: the daemon that collects the replies. Four tasks share
 //! one shutdown signal:
 //! - the mailbox loop ([`daemon`]) fetches, decides and records each reply
 //!   ([`process`]), queuing its answers ([`answers`]), and says how the
@@ -130,7 +130,9 @@ impl Daemon {
                 }
             }
             tokio::select! {
-                _ = read.changed() => {}
+                changed = read.changed() => if changed.is_err() {
+                    return; // the mailbox loop has ended: the daemon is stopping
+                },
                 _ = clock.sleep_until(self.deadline, stopped.clone()), if !past => {}
                 _ = tokio::time::sleep(LOOK_AGAIN), if past => {}
                 _ = clock.moved(), if past => {}
