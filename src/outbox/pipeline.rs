@@ -50,8 +50,16 @@ struct Pipeline<'a> {
 
 /// Sends `first` (rows already read as due), recording outcomes as the
 /// sends end; with `refill`, reads the due rows again whenever the queue
-/// runs dry, until nothing is due and nothing is in flight.
-pub async fn run(worker: &Worker, first: Vec<Pending>, refill: bool) -> anyhow::Result<Sent> {
+/// runs dry, until nothing is due and nothing is in flight. Once `paused`
+/// is set it reads no more and starts no new send: what is under way ends
+/// and is recorded.
+pub async fn run(
+    worker: &Worker,
+    first: Vec<Pending>,
+    refill: bool,
+    paused: Option<&std::sync::atomic::AtomicBool>,
+) -> anyhow::Result<Sent> {
+    let is_paused = || paused.is_some_and(|p| p.load(std::sync::atomic::Ordering::SeqCst));
     let mut pipeline = Pipeline {
         worker,
         in_flight: first.iter().map(|p| p.id).collect(),
@@ -67,7 +75,14 @@ pub async fn run(worker: &Worker, first: Vec<Pending>, refill: bool) -> anyhow::
     let mut dry = !refill;
     loop {
         if refill && !dry && pipeline.queue.is_empty() && pipeline.sending.len() < worker.concurrency.max(1) {
-            dry = pipeline.read_due().await? == 0;
+            dry = is_paused() || pipeline.read_due().await? == 0;
+        }
+        if is_paused() {
+            // Rows read but not handed to a send go back: they are still
+            // pending in the database, and read again after the pause.
+            for pending in pipeline.queue.drain(..) {
+                pipeline.in_flight.remove(&pending.id);
+            }
         }
         pipeline.start_sends();
         pipeline.start_recording();

@@ -97,7 +97,7 @@ impl Worker {
     /// `invite`/`close` drive the outbox through this.
     pub async fn try_execute_task(&self, batch: i64) -> anyhow::Result<Sent> {
         let due = self.store.due(batch).await?;
-        super::pipeline::run(self, due, false).await
+        super::pipeline::run(self, due, false, None).await
     }
 
     /// Records the outcomes of ended sends: failures and deferrals one by
@@ -151,14 +151,30 @@ impl Worker {
     /// Sends until nothing is due now; returns the totals. Rows queued
     /// while it runs are sent too.
     pub async fn drain(&self) -> anyhow::Result<Sent> {
-        super::pipeline::run(self, Vec::new(), true).await
+        super::pipeline::run(self, Vec::new(), true, None).await
     }
 
     /// The worker loop of the daemon: sends what is due, then sleeps until
     /// the next message is due or `wake` is notified, until `shutdown`.
-    pub async fn run(&self, wake: &tokio::sync::Notify, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    ///
+    /// While `paused` is set it starts no new send (those under way end and
+    /// are recorded), and looks again when woken. The daemon pauses it
+    /// between the deadline and the close: the two cores go to reading the
+    /// replies received before the deadline, and the list then leaves
+    /// first; the answers follow seconds later.
+    pub async fn run(
+        &self,
+        wake: &tokio::sync::Notify,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+        paused: &std::sync::atomic::AtomicBool,
+    ) {
         loop {
-            if let Err(error) = self.drain().await {
+            let sent = if paused.load(std::sync::atomic::Ordering::SeqCst) {
+                Ok(Sent::default())
+            } else {
+                super::pipeline::run(self, Vec::new(), true, Some(paused)).await
+            };
+            if let Err(error) = sent {
                 warn!("outbox: {error:#}");
             }
             let wait = match self.store.next_due_at().await {
