@@ -118,9 +118,16 @@ pub struct ImapSettings {
     /// Where processed messages are moved; created when missing.
     #[serde(default = "default_processed_folder")]
     pub processed_folder: String,
-    /// An extra trusted CA certificate (PEM); empty for none.
+    /// An extra trusted CA certificate (PEM), or the server's own
+    /// certificate (self-signed, CA:TRUE or not: trusted as it is, pinned);
+    /// empty for none.
     #[serde(default)]
     pub ca_file: String,
+    /// The SHA-256 fingerprint of the server's certificate
+    /// (`sha256:HEX`, colons and case ignored), trusted as it is: pinning
+    /// without a file. Empty for none.
+    #[serde(default)]
+    pub tls_fingerprint: String,
     /// Seconds between two checks when the server has no IDLE.
     #[serde(default = "default_poll_seconds")]
     pub poll_seconds: u64,
@@ -363,6 +370,10 @@ impl ImapSettings {
 
     pub fn ca_file(&self) -> Option<&Path> {
         (!self.ca_file.trim().is_empty()).then(|| Path::new(self.ca_file.trim()))
+    }
+
+    pub fn tls_fingerprint(&self) -> Option<&str> {
+        Some(self.tls_fingerprint.trim()).filter(|f| !f.is_empty())
     }
 }
 

@@ -17,6 +17,7 @@
 mod connect;
 mod folder_name;
 mod idle;
+pub mod pinning;
 mod refusal;
 
 use std::collections::BTreeSet;

@@ -271,3 +271,19 @@ fn check_list(app: &MailApp, list: &[u8]) {
     }
     assert_eq!(seen, expected.len(), "every intern is in the list once");
 }
+
+/// Regression: a server with the usual self-signed certificate (CA:TRUE,
+/// from `openssl req -x509`), given as `ca_file`, was refused with
+/// `CaUsedAsEndEntity`, and the daemon retried forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_is_answered_through_a_server_with_its_own_self_signed_certificate() {
+    let builder = mailstack::MailStack::builder().self_signed_certificate();
+    let app = spawn_mail_app_on(builder, &paris_time(chrono::Duration::days(30))).await;
+    let intern = PLAIN_INTERNS[0];
+    app.deliver_valid_reply(intern).await;
+    let daemon = app.start_daemon().await;
+    app.wait_for_matching(intern, "the confirmation", |subject, text| {
+        subject.starts_with("Re:") && text.contains("sont enregistrés")
+    });
+    daemon.stop().await;
+}

@@ -30,6 +30,7 @@ fn settings(stack: &MailStack, security: Security) -> ImapSettings {
         folder: "INBOX".into(),
         processed_folder: PROCESSED.into(),
         ca_file: stack.ca_pem_path().display().to_string(),
+        tls_fingerprint: String::new(),
         poll_seconds: 1,
         timeout_seconds: 20,
         idle_silence_seconds: 300,
@@ -314,6 +315,48 @@ async fn a_certificate_from_an_unknown_ca_is_refused() {
     assert!(text.contains("cannot connect to IMAP server") && text.contains("TLS handshake"), "{text}");
     let refusal = choixbot::mailbox::refusal(&error).expect("an untrusted certificate is a refusal");
     assert_eq!(refusal.kind(), "certificate_refused");
+}
+
+#[tokio::test]
+async fn a_self_signed_ca_true_certificate_given_as_ca_file_is_trusted() {
+    // Regression: refused with `CaUsedAsEndEntity` even though it was the
+    // very certificate given as ca_file.
+    let stack = start(MailStack::builder().self_signed_certificate());
+    let mut mailbox = connect(&stack, Security::Tls).await;
+    mailbox.select("INBOX").await.expect("the INBOX of a server with its own certificate");
+    let mut starttls = connect(&stack, Security::Starttls).await;
+    starttls.select("INBOX").await.unwrap();
+}
+
+/// `sha256 Fingerprint=AB:CD:…`, as `openssl x509 -fingerprint` shows it.
+fn openssl_fingerprint(pem: &std::path::Path) -> String {
+    let output = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(pem)
+        .output()
+        .expect("openssl runs");
+    let text = String::from_utf8(output.stdout).unwrap();
+    text.trim().rsplit_once('=').expect("a fingerprint line").1.to_string()
+}
+
+#[tokio::test]
+async fn a_certificate_is_pinned_by_its_fingerprint_without_a_file_and_a_refusal_gives_it() {
+    let stack = start(MailStack::builder().self_signed_certificate());
+    let fingerprint = openssl_fingerprint(&stack.ca_pem_path());
+    let mut settings = settings(&stack, Security::Tls);
+    settings.ca_file = String::new();
+    let error = Mailbox::connect(&settings, stack.password()).await.err().expect("not trusted yet");
+    let expected = format!("tls_fingerprint = \"sha256:{}\"", fingerprint.replace(':', "").to_lowercase());
+    assert!(format!("{error:#}").contains(&expected), "the refusal says which setting trusts it: {error:#}");
+    // As a browser or `openssl` shows it: colons and capitals.
+    settings.tls_fingerprint = format!("SHA256:{fingerprint}");
+    let mut mailbox = Mailbox::connect(&settings, stack.password()).await.expect("pinned by fingerprint");
+    mailbox.select("INBOX").await.unwrap();
+    settings.tls_fingerprint = format!("sha256:{}", "00".repeat(32));
+    assert!(
+        Mailbox::connect(&settings, stack.password()).await.is_err(),
+        "another fingerprint is not trusted"
+    );
 }
 
 #[tokio::test]

@@ -38,9 +38,20 @@ pub struct MailStackBuilder {
     rejected_recipients: Vec<String>,
     /// Recipients Postfix defers with a 4xx.
     deferred_recipients: Vec<String>,
+    /// The servers present a self-signed certificate (CA:TRUE, as
+    /// `openssl req -x509` makes it) instead of one signed by the test CA.
+    self_signed: bool,
 }
 
 impl MailStackBuilder {
+    /// Makes Dovecot and Postfix present a self-signed certificate marked
+    /// CA:TRUE, as a small server of an association's own often has;
+    /// [`MailStack::ca_pem_path`] is then that very certificate.
+    pub fn self_signed_certificate(mut self) -> Self {
+        self.self_signed = true;
+        self
+    }
+
     /// Makes Dovecot advertise exactly `capability` (e.g. without IDLE, MOVE
     /// and UIDPLUS, to test a client's fallbacks).
     pub fn imap_capability(mut self, capability: &str) -> Self {
@@ -159,7 +170,11 @@ impl MailStack {
     fn prepare(&self, options: &MailStackBuilder) -> Result<()> {
         let dir = self.dir.path();
         set_mode(dir, 0o755)?;
-        tls::make_certificates(dir)?;
+        if options.self_signed {
+            tls::make_self_signed(dir)?;
+        } else {
+            tls::make_certificates(dir)?;
+        }
         let layout = self.layout(options.imap_capability.as_deref());
         std::fs::write(dir.join("dovecot.conf"), config::dovecot_conf(&layout))?;
         let postfix_dir = dir.join("postfix");
@@ -283,7 +298,8 @@ impl MailStack {
         PASSWORD
     }
 
-    /// The CA that signed the servers' certificate (for `ca_file`).
+    /// The CA that signed the servers' certificate (for `ca_file`); with
+    /// [`MailStackBuilder::self_signed_certificate`], the certificate itself.
     pub fn ca_pem_path(&self) -> PathBuf {
         self.dir.path().join("ca.pem")
     }

@@ -72,3 +72,30 @@ pub fn make_certificates(dir: &Path) -> Result<()> {
     .context("cannot sign the server certificate")?;
     Ok(())
 }
+
+/// Writes a self-signed `server.pem` (CA:TRUE, as `openssl req -x509`
+/// marks it) with its `server.key`, and the same certificate as `ca.pem`:
+/// what a referent gives as `ca_file` for such a server.
+pub fn make_self_signed(dir: &Path) -> Result<()> {
+    let path = |name: &str| dir.join(name).display().to_string();
+    let (key, pem) = (path("server.key"), path("server.pem"));
+    let mut args =
+        vec!["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    args.extend([
+        "-keyout",
+        &key,
+        "-out",
+        &pem,
+        "-days",
+        "3650",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+    ]);
+    run("openssl", &args).context("cannot make the self-signed certificate")?;
+    std::fs::copy(dir.join("server.pem"), dir.join("ca.pem")).context("cannot copy the certificate")?;
+    Ok(())
+}
