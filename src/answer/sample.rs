@@ -124,17 +124,13 @@ impl Samples {
             places_left,
         };
         let vacancies = [vacancy("87", 2), vacancy("9012", 1)];
+        let confirmation =
+            ConfirmationContext::new(session.clone(), &intern, false, &wishes, &assigned, &posts);
         Self {
             invitation: InvitationContext::new(session.clone(), &intern, false, &posts, token, reply_to),
             proxy_invitation: InvitationContext::new(session.clone(), &intern, true, &posts, token, reply_to),
-            confirmation: ConfirmationContext::new(
-                session.clone(),
-                &intern,
-                false,
-                &wishes,
-                &assigned,
-                &posts,
-            ),
+            late_read_confirmation: confirmation.clone().after_deadline(true),
+            confirmation,
             surnombre_confirmation: ConfirmationContext::new(
                 session.clone(),
                 &surnombre,
@@ -143,15 +139,6 @@ impl Samples {
                 &assignment(&surnombre, Status::Surnombre, Some("4521")),
                 &posts,
             ),
-            late_read_confirmation: ConfirmationContext::new(
-                session.clone(),
-                &intern,
-                false,
-                &wishes,
-                &assigned,
-                &posts,
-            )
-            .after_deadline(true),
             rejection: RejectionContext::new(
                 session.clone(),
                 Some(&intern),

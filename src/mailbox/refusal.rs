@@ -111,9 +111,9 @@ pub(super) fn refused_select(error: &async_imap::error::Error) -> Option<String>
 pub(super) fn certificate_problem(error: &std::io::Error) -> Option<String> {
     let inner = error.get_ref()?.downcast_ref::<tokio_rustls::rustls::Error>()?;
     match inner {
-        tokio_rustls::rustls::Error::InvalidCertificate(tokio_rustls::rustls::CertificateError::Other(other)) => {
-            Some(other.0.to_string())
-        }
+        tokio_rustls::rustls::Error::InvalidCertificate(tokio_rustls::rustls::CertificateError::Other(
+            other,
+        )) => Some(other.0.to_string()),
         tokio_rustls::rustls::Error::InvalidCertificate(_)
         | tokio_rustls::rustls::Error::NoCertificatesPresented
         | tokio_rustls::rustls::Error::UnsupportedNameType => Some(inner.to_string()),

@@ -92,8 +92,7 @@ fn through_proxy(app: &MailApp, proxy: &FaultProxy) {
 }
 
 /// How many messages are recorded, read straight from the database.
-async fn recorded(app: &MailApp) -> i64 {
-    let store = app.app.store().await;
+async fn recorded(store: &choixbot::store::Store) -> i64 {
     sqlx::query("SELECT COUNT(*) FROM messages").fetch_one(store.pool()).await.unwrap().get(0)
 }
 
@@ -240,16 +239,17 @@ async fn a_rush_still_being_read_when_the_deadline_passes_counts_in_full() {
     // The deadline passes once the daemon has decided its first batch:
     // most of the rush is fetched after it.
     let started = std::time::Instant::now();
+    let store = app.app.store().await;
     let mut backlog = 0;
     while backlog == 0 {
-        let decided = recorded(&app).await;
+        let decided = recorded(&store).await;
         if decided > 0 {
             advance_past(&clock, deadline, chrono::Duration::seconds(10));
             backlog = repliers.len() as i64 - decided;
             assert!(backlog > 0, "the daemon read the whole rush before the deadline: no backlog to test");
         }
         assert!(started.elapsed() < std::time::Duration::from_secs(120), "the daemon decided nothing");
-        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     let refs: Vec<&Replier> = repliers.iter().collect();
     check_counted(&app, &refs, &[], Once::Exactly).await;
