@@ -70,7 +70,7 @@ impl Alerts {
                 .bind(REFUSAL_TOLD)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await?;
+            self.store.commit(tx).await?;
         }
         Ok(())
     }
@@ -133,7 +133,7 @@ impl Alerts {
         if let Some(told) = told {
             store::set_state(&mut tx, REFUSAL_TOLD, told).await?;
         }
-        tx.commit().await?;
+        self.store.commit(tx).await?;
         if new {
             info!(purpose = "alert", "alert queued to the referents");
         }

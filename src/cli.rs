@@ -4,6 +4,7 @@
 
 mod commands;
 mod follow_up;
+mod lease;
 mod mail;
 mod person;
 mod report;

@@ -18,6 +18,7 @@
 //! - [`close`] — the deadline, the final list, the results;
 //! - [`alert`] — telling the referents what will not heal by itself;
 //! - [`clock`] — the one "now", which tests can move;
+//! - [`lease`] — one process acts on mail at a time, others stand by;
 //! - [`store`] — the session's database;
 //! - [`settings`] — `choixbot.toml`;
 //! - [`private`] — owner-only files for personal data;
@@ -37,6 +38,7 @@ pub mod domain;
 pub mod error;
 pub mod import;
 pub mod invite;
+pub mod lease;
 pub mod mailbox;
 pub mod outbox;
 pub mod private;

@@ -228,6 +228,7 @@ async fn status(cli: &Cli, json: bool) -> Result<()> {
         failed: store.outbox_failures().await?,
         follow_up: super::follow_up::FollowUp::read(&store, &snapshot.interns).await?,
         close: close_status(&store, settings.as_ref()).await?,
+        lease: super::lease::LeaseStatus::read(&store, session_tz(settings.as_ref())).await?,
     };
     store.close().await;
     if json {
@@ -238,11 +239,16 @@ async fn status(cli: &Cli, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// The session's time zone (Paris without a configuration).
+fn session_tz(settings: Option<&Settings>) -> chrono_tz::Tz {
+    settings.and_then(|s| s.session.tz().ok()).unwrap_or(chrono_tz::Europe::Paris)
+}
+
 /// Where the close stands: the deadline by the store's clock, the hold and
 /// the basis recorded by the daemon or `choixbot close`.
 async fn close_status(store: &Store, settings: Option<&Settings>) -> Result<super::report::CloseStatus> {
     use crate::answer::french::{deadline_in_words, instant_in_words};
-    let tz = settings.and_then(|s| s.session.tz().ok()).unwrap_or(chrono_tz::Europe::Paris);
+    let tz = session_tz(settings);
     let deadline = settings.and_then(|s| s.session.deadline_utc().ok());
     let closed_at = store.state(crate::close::CLOSED_AT).await?;
     let closed = closed_at

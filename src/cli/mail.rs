@@ -12,7 +12,7 @@ use crate::collect::{self, Daemon};
 use crate::outbox::{transport::SmtpTransport, worker::Worker};
 use crate::settings::Settings;
 use crate::store::Store;
-use crate::{invite, Error, Result};
+use crate::{invite, lease, Error, Result};
 
 /// Settings, database and templates: what every mail command needs.
 struct Session {
@@ -34,9 +34,29 @@ async fn open(config: &Path, database_url: &str) -> Result<Session> {
     Ok(Session { settings, store, templates: Arc::new(templates) })
 }
 
-fn worker(session: &Session) -> Result<Worker> {
+fn worker(session: &Session, store: Store) -> Result<Worker> {
     let transport = SmtpTransport::new(&session.settings.smtp, session.settings.smtp.credentials()?)?;
-    collect::outbox_worker(&session.settings, session.store.clone(), transport)
+    collect::outbox_worker(&session.settings, store, transport)
+}
+
+/// Sends what is queued, holding the session's lease (`crate::lease`)
+/// while it does. When a `choixbot run` holds it, the sending is left to
+/// that daemon: two processes sending one outbox would send its rows twice.
+async fn send_queued(session: &Session, what: &str) -> Result<()> {
+    match lease::take_for_command(&session.store, &lease::identity()).await? {
+        Ok(held) => {
+            let sent = send_with_progress(&worker(session, held.store())?, what).await;
+            held.release().await;
+            sent
+        }
+        Err(holder) => {
+            println!(
+                "choixbot on {} (pid {}) is acting on the session's mail: it sends {what} (choixbot status shows them leave).",
+                holder.host, holder.pid
+            );
+            Ok(())
+        }
+    }
 }
 
 pub async fn invite(config: &Path, database_url: &str, dry_run: bool, output: &Path) -> Result<()> {
@@ -60,7 +80,7 @@ pub async fn invite(config: &Path, database_url: &str, dry_run: bool, output: &P
     }
     let (queued, total) = invite::queue_all(&session.store, &messages).await?;
     println!("{total} invitation(s): {queued} newly queued, {} queued before.", total - queued);
-    send_with_progress(&worker(&session)?, "invitations").await
+    send_queued(&session, "the invitations").await
 }
 
 /// Drains the outbox with a progress bar. What cannot be sent now stays
@@ -155,7 +175,7 @@ pub async fn close(config: &Path, database_url: &str, without_mailbox: bool) -> 
         }
         Closed::Already { at } => println!("The session was already closed at {at}; nothing new was queued."),
     }
-    send_with_progress(&worker(&session)?, "the list and the results").await
+    send_queued(&session, "the list and the results").await
 }
 
 pub async fn audit(database_url: &str, email: &str, raw: Option<i64>) -> Result<()> {

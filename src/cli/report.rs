@@ -130,6 +130,8 @@ pub struct Status {
     pub follow_up: super::follow_up::FollowUp,
     /// Where the close stands: passed, held, made on what.
     pub close: CloseStatus,
+    /// Which process acts on the mail, and which stand by.
+    pub lease: super::lease::LeaseStatus,
 }
 
 /// Where the close stands, for `status`.
@@ -187,6 +189,7 @@ impl Status {
         } else {
             text.push_str(&self.close.to_text());
         }
+        text.push_str(&self.lease.to_text());
         let m = &self.mail;
         text.push_str(&format!(
             "Interns: {} invited, {} bounced, {} replied, {} with valid wishes by email, {} without reply; {} rejected replies.\n\n",

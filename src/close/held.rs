@@ -61,7 +61,7 @@ pub async fn hold(
     };
     let value = serde_json::to_string(&held).context("cannot encode the hold")?;
     store::set_state(&mut tx, HELD, &value).await?;
-    tx.commit().await.context("cannot record that the close is held")?;
+    store.commit(tx).await.context("cannot record that the close is held")?;
     Ok(Some(held))
 }
 

@@ -133,7 +133,7 @@ pub async fn close(
     let assignments = composing.await.context("a thread wording the close's emails panicked")??;
     store::outbox::put_ahead(&mut tx, crate::answer::Purpose::ArsList.as_str()).await?;
     crate::crash_point::reached("close_before_commit");
-    tx.commit().await.context("cannot record the close")?;
+    store.commit(tx).await.context("cannot record the close")?;
     crate::crash_point::reached("close_after_commit");
     Ok(Closed::Now { queued, assignments })
 }

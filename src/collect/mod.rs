@@ -10,6 +10,9 @@
 //! - the retention task deletes the emails' bodies `retention_days` after
 //!   the close (`close::retention`).
 //!
+//! They run only while this process holds the session's lease: another
+//! `choixbot run` on the same session waits as a standby (`crate::lease`).
+//!
 //! Shutdown (SIGTERM, Ctrl-C) is passed in as a future, so that tests can
 //! stop the daemon exactly when they want. Each task finishes the step it is
 //! in (a transaction, a send) and returns.
@@ -27,7 +30,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 pub use answers::Answers;
 pub use daemon::{Reading, Unreadable, DRAIN_GRACE};
@@ -37,6 +40,7 @@ pub use session::SessionData;
 use crate::alert::Alerts;
 use crate::answer::Templates;
 use crate::close::{self, Basis, Closed};
+use crate::lease;
 use crate::outbox::{transport::SmtpTransport, worker::Worker};
 use crate::settings::Settings;
 use crate::store::Store;
@@ -70,11 +74,68 @@ impl Daemon {
         Ok(Self { settings, store, templates, worker, deadline })
     }
 
-    /// Runs until `shutdown` completes.
+    /// Runs until `shutdown` completes: as the session's active daemon
+    /// while it holds the lease, as a standby while another process does
+    /// (`crate::lease`).
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> crate::Result<()> {
         // Refuse to start without a password at all; it is read again at
         // each connection, so that a referent can fix a wrong one.
         self.settings.imap.password()?;
+        let (stop, stopping) = watch::channel(false);
+        let serving = self.serve(stopping);
+        tokio::pin!(serving);
+        tokio::select! {
+            result = &mut serving => return result,
+            _ = shutdown => info!("shutting down"),
+        }
+        let _ = stop.send(true);
+        serving.await
+    }
+
+    /// Takes the lease (waiting as a standby while another process holds
+    /// it), works while it holds it, and waits again if it loses it, until
+    /// `stopping`. A clean stop gives the lease up, for a standby to take
+    /// over at once.
+    async fn serve(self, mut stopping: watch::Receiver<bool>) -> crate::Result<()> {
+        let me = lease::identity();
+        let store = self.store.clone().unfenced();
+        let mut lost = false;
+        while let Some(held) = lease::wait_for(&store, &me, &mut stopping, lost).await {
+            info!(
+                epoch = held.epoch(),
+                "this choixbot run holds the session's lease: it reads the mailbox and sends"
+            );
+            let fenced = held.store();
+            let term = Daemon {
+                store: fenced.clone(),
+                worker: Worker { store: fenced, ..self.worker.clone() },
+                ..self.clone()
+            };
+            let (lease_lost, mut stop) = (held.lost(), stopping.clone());
+            term.work(async move {
+                tokio::select! {
+                    _ = lease_lost => {}
+                    _ = stop.wait_for(|stopping| *stopping) => {}
+                }
+            })
+            .await?;
+            if *stopping.borrow() {
+                held.release().await;
+                break;
+            }
+            warn!(
+                "this choixbot run lost the session's lease: it acts on no more mail, and waits as a standby"
+            );
+            lost = true;
+        }
+        if let Err(error) = store.forget_daemon(&me).await {
+            warn!("{error:#}");
+        }
+        Ok(())
+    }
+
+    /// The active daemon's work, until `stop` completes.
+    async fn work(self, stop_working: impl Future<Output = ()>) -> crate::Result<()> {
         let wake = Arc::new(tokio::sync::Notify::new());
         let answers = Answers::new(self.templates.clone(), self.settings.clone())?;
         let mut processor =
@@ -100,7 +161,7 @@ impl Daemon {
         info!("choixbot is running; the deadline is {}", self.settings.session.deadline);
         tokio::select! {
             _ = mailbox => {}
-            _ = shutdown => info!("shutting down"),
+            _ = stop_working => {}
         }
         let _ = stop.send(true);
         let _ = outbox.await;

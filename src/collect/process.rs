@@ -157,7 +157,7 @@ impl Processor {
         if let Some(last_uid) = uids().max() {
             self.advance(&mut tx, folder, uidvalidity, last_uid).await?;
         }
-        tx.commit().await?;
+        self.store.commit(tx).await?;
         crate::crash_point::reached("after_commit");
         if results.iter().any(|p| p.answers > 0) {
             self.outbox_wake.notify_one();

@@ -64,7 +64,7 @@ pub async fn queue_all(store: &Store, messages: &[Queued]) -> anyhow::Result<(us
     for message in messages {
         queued += usize::from(store::outbox::queue(&mut tx, message, store.now_ms()).await?);
     }
-    tx.commit().await?;
+    store.commit(tx).await?;
     Ok((queued, messages.len()))
 }
 

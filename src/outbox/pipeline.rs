@@ -59,7 +59,10 @@ pub async fn run(
     refill: bool,
     paused: Option<&std::sync::atomic::AtomicBool>,
 ) -> anyhow::Result<Sent> {
-    let is_paused = || paused.is_some_and(|p| p.load(std::sync::atomic::Ordering::SeqCst));
+    // A process that may not speak (its lease lost or stale, see
+    // `crate::lease`) is paused too.
+    let is_paused =
+        || paused.is_some_and(|p| p.load(std::sync::atomic::Ordering::SeqCst)) || !worker.store.may_speak();
     let mut pipeline = Pipeline {
         worker,
         in_flight: first.iter().map(|p| p.id).collect(),
@@ -112,7 +115,7 @@ impl<'a> Pipeline<'a> {
 
     /// Hands queued rows to sends, up to the concurrency.
     fn start_sends(&mut self) {
-        while self.sending.len() < self.worker.concurrency.max(1) {
+        while self.sending.len() < self.worker.concurrency.max(1) && self.worker.store.may_speak() {
             let Some(pending) = self.queue.pop_front() else { break };
             let worker = self.worker;
             self.sending.push(Box::pin(async move {

@@ -89,6 +89,9 @@ pub struct Worker {
     pub min_interval: Option<Duration>,
 }
 
+/// The longest the worker waits before it looks at the outbox again.
+const IDLE_LOOK: Duration = Duration::from_secs(5);
+
 /// How many due rows the worker reads at a time.
 pub(super) const BATCH: i64 = 200;
 
@@ -178,8 +181,13 @@ impl Worker {
                 warn!("outbox: {error:#}");
             }
             let wait = match self.store.next_due_at().await {
-                Ok(Some(at)) => Duration::from_millis((at - self.store.now_ms()).clamp(10, 60_000) as u64),
-                Ok(None) => Duration::from_secs(60),
+                Ok(Some(at)) => {
+                    Duration::from_millis((at - self.store.now_ms()).clamp(10, 60_000) as u64).min(IDLE_LOOK)
+                }
+                // Rows another process queued (`invite` or `close` next
+                // to the daemon, which leave the sending to it) are found
+                // within this.
+                Ok(None) => IDLE_LOOK,
                 Err(error) => {
                     warn!("outbox: {error:#}");
                     Duration::from_secs(5)

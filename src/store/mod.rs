@@ -13,6 +13,7 @@
 //! the busy timeout.
 
 mod follow_up;
+pub mod lease;
 mod mail;
 pub mod outbox;
 pub mod person;
@@ -20,6 +21,7 @@ mod purge;
 mod session;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -27,6 +29,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Transaction};
 
 use crate::clock::Clock;
+use lease::Fence;
 
 pub use follow_up::{BounceRow, UnansweredRow};
 pub use mail::{
@@ -51,6 +54,10 @@ pub struct Store {
     backend: Backend,
     /// The clock every timestamp written is read from (see `crate::clock`).
     clock: Clock,
+    /// The lease this store's writes are fenced by, when it acts on mail
+    /// for a holder (see `crate::lease`); `None` for the commands that
+    /// do not.
+    fence: Option<Arc<Fence>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -88,6 +95,13 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30))
             .after_connect(move |connection, _| {
                 Box::pin(async move {
+                    if backend == Backend::Postgres {
+                        // A process stopped inside a transaction (SIGSTOP,
+                        // a frozen machine) would hold the session's write
+                        // lock for ever, and no standby could take over:
+                        // the server ends such a session (`crate::lease`).
+                        connection.execute("SET idle_in_transaction_session_timeout = '10s'").await?;
+                    }
                     if backend == Backend::Sqlite {
                         connection.execute("PRAGMA journal_mode = WAL").await?;
                         connection.execute("PRAGMA busy_timeout = 30000").await?;
@@ -108,13 +122,39 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.context("cannot bring the database schema up to date")?;
-        Ok(Self { pool, backend, clock: Clock::from_env() })
+        Ok(Self { pool, backend, clock: Clock::from_env(), fence: None })
     }
 
     /// The same store, reading time from `clock` (tests move it).
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// The same store, its writes fenced by `fence`: each write
+    /// transaction fails, committing nothing, once the lease has been
+    /// taken by another process.
+    pub fn fenced(mut self, fence: Arc<Fence>) -> Self {
+        self.fence = Some(fence);
+        self
+    }
+
+    /// The same store, unfenced: what the lease's own queries use.
+    pub fn unfenced(mut self) -> Self {
+        self.fence = None;
+        self
+    }
+
+    /// The fence of this store, if any.
+    pub fn fence(&self) -> Option<&Arc<Fence>> {
+        self.fence.as_ref()
+    }
+
+    /// Whether a message may be handed to the SMTP server now: always
+    /// without a fence, else while the lease is held and fresh
+    /// ([`Fence::may_speak`]).
+    pub fn may_speak(&self) -> bool {
+        self.fence.as_ref().map_or(true, |fence| fence.may_speak())
     }
 
     /// The clock the store and everything that works with it reads.
@@ -148,7 +188,37 @@ impl Store {
     /// that: a batch of replies that saw the session open commits before
     /// the close reads the wishes, or sees the session closed, never
     /// between the two.
+    ///
+    /// A fenced store checks, under that lock, that its lease still has
+    /// its epoch: a process that lost the lease commits nothing
+    /// ([`lease::LeaseLost`]).
     pub async fn begin_write(&self) -> anyhow::Result<Transaction<'static, sqlx::Any>> {
+        let mut transaction = self.begin_locked().await?;
+        if let Some(fence) = &self.fence {
+            Self::check_fence(fence, &mut transaction).await?;
+        }
+        Ok(transaction)
+    }
+
+    /// Commits a write transaction. A fenced store whose lease was last
+    /// renewed too long ago by the monotonic clock rolls it back instead:
+    /// the process was paused or stalled inside it (SIGSTOP, a frozen
+    /// machine) for longer than its lease, which another process may have
+    /// taken meanwhile, or be about to. What it was writing is written
+    /// again by whoever holds the lease next.
+    pub async fn commit(&self, transaction: Transaction<'static, sqlx::Any>) -> anyhow::Result<()> {
+        if let Some(fence) = self.fence.as_ref().filter(|fence| fence.expired()) {
+            transaction.rollback().await.context("cannot roll a transaction back")?;
+            anyhow::bail!(
+                "this process's lease (epoch {}) was not renewed in time, so nothing was committed:                  it may have been taken by another choixbot run",
+                fence.epoch
+            );
+        }
+        transaction.commit().await.context("cannot commit a database transaction")
+    }
+
+    /// [`Store::begin_write`] without the fence's check.
+    async fn begin_locked(&self) -> anyhow::Result<Transaction<'static, sqlx::Any>> {
         let transaction = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,

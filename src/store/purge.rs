@@ -54,7 +54,7 @@ impl Store {
         if self.state(PURGED_AT).await?.is_none() {
             super::set_state(&mut tx, PURGED_AT, &self.clock().now().to_rfc3339()).await?;
         }
-        tx.commit().await.context("cannot record the purge")?;
+        self.commit(tx).await.context("cannot record the purge")?;
         self.compact().await?;
         Ok(Purged { messages, sent, still_pending })
     }

@@ -59,7 +59,7 @@ impl Store {
             .with_context(|| format!("cannot store post {} ({})", post.ars_id, post.group))?;
         }
         bump_revision(&mut tx).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(Replaced { previous, now: posts.len() as u64 })
     }
 
@@ -117,7 +117,7 @@ impl Store {
             }
         }
         bump_revision(&mut tx).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(Replaced { previous, now: interns.len() as u64 })
     }
 
@@ -197,7 +197,7 @@ impl Store {
             stored += 1;
         }
         bump_revision(&mut tx).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok((Replaced { previous, now: stored }, kept))
     }
 

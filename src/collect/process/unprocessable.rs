@@ -82,6 +82,6 @@ impl Processor {
         let mut tx = self.store.begin_write().await?;
         store::record_message(&mut tx, &incoming).await?;
         self.advance(&mut tx, folder, uidvalidity, incoming.uid).await?;
-        tx.commit().await.context("cannot record an unprocessable message")
+        self.store.commit(tx).await.context("cannot record an unprocessable message")
     }
 }
