@@ -199,8 +199,9 @@ pub struct InvitationContext {
     /// The address to answer to (`choix+TOKEN@domain`).
     pub reply_to: String,
     /// Three ARS numbers for the examples of how to answer: the group's
-    /// first posts, so an intern can copy a real example (made-up numbers
-    /// when the group has fewer than three posts).
+    /// first posts, so that an example an intern copies is a real choice.
+    /// A group with fewer than three posts has [`NO_EXAMPLE`] in the other
+    /// places: a made-up number could be copied as a wish.
     pub examples: [String; 3],
 }
 
@@ -227,9 +228,12 @@ impl InvitationContext {
     }
 }
 
+/// What stands for a post in an example when the group has too few: no
+/// digit, so that a reply copying it chooses nothing more.
+pub const NO_EXAMPLE: &str = "…";
+
 fn examples(lines: &[PostLine]) -> [String; 3] {
-    let fallback = ["1234", "5678", "9012"];
-    std::array::from_fn(|i| lines.get(i).map_or_else(|| fallback[i].to_string(), |line| line.ars_id.clone()))
+    std::array::from_fn(|i| lines.get(i).map_or_else(|| NO_EXAMPLE.to_string(), |line| line.ars_id.clone()))
 }
 
 /// `confirmation`: a valid list, recorded.

@@ -79,6 +79,41 @@ fn the_invitation_gives_group_rank_every_post_with_places_the_deadline_and_the_r
     );
 }
 
+/// Regression: a group with a single post was shown "1) 87 2) 5678
+/// 3) 9012" as the way to answer, numbers that are no post of the group
+/// (or another group's), which an intern may copy as wishes.
+#[test]
+fn an_invitation_to_a_group_with_one_post_shows_no_made_up_number() {
+    let single = choixbot::domain::Group::parse("Génétique médicale").unwrap();
+    let mut posts = sample_posts();
+    posts[2].group = single.clone();
+    let mut intern = sample_intern(ChoiceType::Classique);
+    intern.group = single;
+    let context = InvitationContext::new(
+        sample_session(),
+        &intern,
+        false,
+        &PostCatalog::new(&posts),
+        "t",
+        "r@asso.example",
+    );
+    let rendered = templates().invitation(&context).unwrap();
+    let html = rendered.html.expect("the invitation has an HTML part");
+    for text in [&rendered.text, &html] {
+        assert!(text.contains("1) 87"), "the example is not the group's own post:\n{text}");
+        for other in ["1234", "4521", "5678", "9012"] {
+            assert!(!text.contains(other), "{other} is not a post of the group, yet shown:\n{text}");
+        }
+    }
+    let reply = format!("From: zoe.lefevre@exemple.fr\r\nSubject: Re: choix\r\n\r\n{}\r\n", {
+        let start = rendered.text.find("1) 87").unwrap();
+        &rendered.text[start..start + rendered.text[start..].find("\n\n").unwrap_or(40)]
+    });
+    let known = choixbot::reply::KnownPosts::new(["87", "1234", "4521", "5678", "9012"]);
+    let parsed = choixbot::reply::parse(reply.as_bytes(), &known);
+    assert_eq!(choixbot::reply::to_json(&parsed)["choices"], serde_json::json!(["87"]), "the copied example");
+}
+
 #[test]
 fn the_invitation_deadline_uses_the_winter_offset_in_winter() {
     let deadline = chrono::Utc.with_ymd_and_hms(2020, 11, 4, 22, 59, 0).unwrap();
