@@ -12,7 +12,10 @@
 //! 5. the daemon's peak resident memory (VmHWM of the child process);
 //! 6. the deadline: as many replies waiting when the deadline passes, read
 //!    by a daemon started at the deadline, until the list is accepted
-//!    (`deadline.rs`), against the same floor.
+//!    (`deadline.rs`), against the same floor;
+//! 7. the failover: the daemon holding the lease killed, and the time to
+//!    the first answer its standby sends (`failover.rs`). `--only failover`
+//!    runs this phase alone.
 //!
 //! Run it in release with `scripts/bench.sh` (or `cargo run --release
 //! --example bench_mail_loop -- --replies 5000`). It prints a table and a
@@ -20,6 +23,7 @@
 
 mod daemon;
 mod deadline;
+mod failover;
 mod floor;
 mod setup;
 
@@ -45,10 +49,19 @@ struct Args {
     rate: f64,
     /// Length of the latency phase, in seconds.
     duration: f64,
+    /// `--only failover`: that phase alone.
+    only_failover: bool,
 }
 
 fn parse_args() -> Result<Args> {
-    let mut args = Args { replies: 5_000, interns: 10_000, places: 12_000, rate: 20.0, duration: 60.0 };
+    let mut args = Args {
+        replies: 5_000,
+        interns: 10_000,
+        places: 12_000,
+        rate: 20.0,
+        duration: 60.0,
+        only_failover: false,
+    };
     let mut words = std::env::args().skip(1);
     while let Some(flag) = words.next() {
         let value = words.next().with_context(|| format!("{flag} wants a value"))?;
@@ -58,7 +71,8 @@ fn parse_args() -> Result<Args> {
             "--places" => args.places = value.parse()?,
             "--rate" => args.rate = value.parse()?,
             "--duration" => args.duration = value.parse()?,
-            _ => bail!("unknown option {flag} (--replies --interns --places --rate --duration)"),
+            "--only" if value == "failover" => args.only_failover = true,
+            _ => bail!("unknown option {flag} {value} (--replies --interns --places --rate --duration --only failover)"),
         }
     }
     Ok(args)
@@ -92,6 +106,8 @@ struct Figures {
     memory_kib: u64,
     /// The deadline phase.
     deadline: deadline::DeadlineFigures,
+    /// The failover phase.
+    failover: failover::FailoverFigures,
 }
 
 fn main() -> Result<()> {
@@ -103,6 +119,13 @@ fn main() -> Result<()> {
     }
     progress("starting the mail stack");
     let stack = MailStack::start().context("cannot start the mail stack")?;
+    if args.only_failover {
+        let session = choixbot::synthetic::session(1_000, 1_200, 40, 7);
+        progress("failover: the holder killed, five times");
+        let failover = runtime.block_on(failover::run(&stack, &session))?;
+        report_failover(&failover);
+        return Ok(());
+    }
     let dir = tempfile::tempdir()?;
     let bench = Bench { dir: dir.path().to_path_buf(), choixbot: setup::choixbot_binary()? };
     bench.write_config(&stack)?;
@@ -162,6 +185,8 @@ fn main() -> Result<()> {
     let close = runtime.block_on(time_close(&bench))?;
     progress(&format!("deadline: {} replies waiting when the deadline passes", args.replies));
     let deadline = runtime.block_on(deadline::run(&stack, &session, args.replies))?;
+    progress("failover: the holder killed, five times");
+    let failover = runtime.block_on(failover::run(&stack, &session))?;
     let figures = Figures {
         fetch,
         smtp,
@@ -176,6 +201,7 @@ fn main() -> Result<()> {
         close,
         memory_kib,
         deadline,
+        failover,
     };
     report(&args, &figures);
     Ok(())
@@ -365,4 +391,25 @@ fn report(args: &Args, f: &Figures) {
         floor.as_secs_f64(),
         f.close.as_secs_f64()
     );
+    report_failover(&f.failover);
+}
+
+/// The failover's rows, and its one-line summary.
+fn report_failover(f: &failover::FailoverFigures) {
+    let seconds = |d: &[Duration]| {
+        let mut s: Vec<f64> = d.iter().map(Duration::as_secs_f64).collect();
+        s.sort_by(f64::total_cmp);
+        (s[s.len() / 2], s[s.len() - 1])
+    };
+    let (taken50, taken_max) = seconds(&f.takeover);
+    let (first50, first_max) = seconds(&f.first_answer);
+    println!(
+        "| failover: holder killed → standby holds the lease, median / max of {} | {taken50:.2} / {taken_max:.2} s | lease {} s | |",
+        f.takeover.len(),
+        choixbot::lease::TTL.as_secs()
+    );
+    println!(
+        "| failover: holder killed → first answer accepted from the standby, median / max | {first50:.2} / {first_max:.2} s | a few seconds | |"
+    );
+    println!("bench_mail_loop failover: first answer {first50:.2} s median, {first_max:.2} s max after the holder's death (lease {} s)", choixbot::lease::TTL.as_secs());
 }
