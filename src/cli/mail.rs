@@ -67,6 +67,16 @@ pub async fn invite(config: &Path, database_url: &str, dry_run: bool, output: &P
             "no interns: import the call list first (choixbot import interns FILE)",
         ));
     }
+    let deadline = session.settings.session.deadline_utc().map_err(Error::bad_input)?;
+    if !dry_run && session.store.clock().now() >= deadline {
+        let tz = session.settings.session.tz().map_err(Error::bad_input)?;
+        return Err(Error::bad_input(format!(
+            "the deadline, {}, has passed: nothing was sent. Interns invited now could only be told that the \
+             session is closed. Set [session] deadline in {} to the real deadline (local time, {tz}).",
+            crate::answer::french::deadline_in_words(deadline, tz),
+            config.display()
+        )));
+    }
     let posts = session.store.posts().await?;
     let messages = invite::compose_all(&session.settings, &session.templates, &interns, &posts)?;
     if dry_run {

@@ -1,7 +1,7 @@
 //! `allocate`, `status` and `export` through the binary: the JSON shapes of
 //! SPEC §9 and the consolidated list of SPEC §8.
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{describe, spawn_app, TestApp};
 
 async fn sample_session() -> TestApp {
     let app = spawn_app().await;
@@ -96,4 +96,24 @@ async fn an_unknown_config_key_is_bad_input_that_names_it() {
     let output = app.choixbot(&["status"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("hots"));
+}
+
+/// Regression: `invite` sent the invitations of a session whose deadline
+/// had passed (the commented template's is 2020), and every reply was then
+/// answered "closed".
+#[tokio::test]
+async fn invite_refuses_a_deadline_already_past_and_sends_nothing() {
+    let app = spawn_app().await;
+    app.ok(&["init"]);
+    app.import_sample("posts", "posts.csv");
+    app.import_sample("interns", "interns.csv");
+    let output = app.choixbot(&["invite"]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("lundi 4 mai 2020") && stderr.contains("has passed"), "{stderr}");
+    let store = app.store().await;
+    assert!(store.outbox_counts().await.unwrap().is_empty(), "an invitation was queued");
+    // Reviewing the invitations is still possible.
+    let dry_run = app.dir.path().join("invitations");
+    app.ok(&["invite", "--dry-run", "--output", dry_run.to_str().unwrap()]);
 }
