@@ -126,9 +126,17 @@ async fn import_file(database_url: &str, kind: ImportKind, file: &Path) -> Resul
     let store = Store::connect(database_url).await?;
     let message = match kind {
         ImportKind::Posts => {
-            let posts = import::parse_posts(&table).map_err(bad_rows)?;
+            let import::ParsedPosts { posts, respelled } = import::parse_posts(&table).map_err(bad_rows)?;
             let replaced = store.replace_posts(&posts).await?;
-            let message = format!("Imported {} post(s), replacing {}.", replaced.now, replaced.previous);
+            let mut message = format!("Imported {} post(s), replacing {}.", replaced.now, replaced.previous);
+            for (from, to, rows) in respelled {
+                message.push_str(&format!(
+                    "\n  group {:?} on {rows} row(s) is taken as {:?}, as written elsewhere in the file: one group. \
+                     If they are different groups, name them so that they differ by more than case, accents or spaces.",
+                    from.as_str(),
+                    to.as_str()
+                ));
+            }
             // The call list, imported first, takes the posts' spelling.
             let mut interns = store.intern_list().await?;
             let check = import::align_groups(&mut interns, &posts);

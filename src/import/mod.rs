@@ -25,6 +25,7 @@ use std::path::Path;
 use crate::domain::{Intern, Post, PreChoice};
 
 pub use groups::{align_groups, check_groups, GroupCheck};
+pub use posts::ParsedPosts;
 
 /// One bad row (or a file-level problem, with `line` 0 or the header line).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,8 +98,9 @@ pub fn read_table(path: &Path) -> Result<Table, ImportError> {
     table::table_from_bytes(&bytes).map_err(|reason| ImportError::unreadable(path, reason))
 }
 
-/// The posts of a posts file: one per (ARS number, group).
-pub fn parse_posts(table: &Table) -> Result<Vec<Post>, Vec<RowError>> {
+/// The posts of a posts file: one per (ARS number, group), the spellings
+/// of one group unified.
+pub fn parse_posts(table: &Table) -> Result<ParsedPosts, Vec<RowError>> {
     posts::parse(table)
 }
 

@@ -227,3 +227,30 @@ async fn posts_imported_after_the_call_list_respell_its_groups_and_keep_the_toke
     let groups = groups_of(&app).await;
     assert_eq!(groups.iter().filter(|(_, group)| group == "Pédiatrie").count(), 2, "{groups:?}");
 }
+
+/// Regression: a posts file writing one DES "Cardiologie" on some rows and
+/// "cardiologie" on others made two groups; an intern was offered only the
+/// posts of one of them.
+#[tokio::test]
+async fn one_group_written_two_ways_in_the_posts_file_is_one_group_and_the_import_says_so() {
+    let app = spawn_app().await;
+    let posts = app.write(
+        "posts.csv",
+        "n° ARS;DES;nombre de postes\n1001;Cardiologie;1\n1002;cardiologie;1\n1003;Cardiologie;2\n",
+    );
+    let interns = app.write(
+        "interns.csv",
+        "rang;nom;prénom;DES;courriel\n1;Martin;Léa;CARDIOLOGIE;lea.martin@gmail.com\n",
+    );
+    app.ok(&["import", "interns", interns.to_str().unwrap()]);
+    let said = app.ok(&["import", "posts", posts.to_str().unwrap()]);
+    assert!(
+        said.contains("group \"cardiologie\" on 1 row(s) is taken as \"Cardiologie\""),
+        "the import did not say it unified the spellings:\n{said}"
+    );
+    let status: serde_json::Value = serde_json::from_str(&app.ok(&["status", "--json"])).unwrap();
+    let groups = status["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{status}");
+    assert_eq!(groups[0]["places"], 4, "{status}");
+    assert_eq!(groups[0]["interns"], 1, "the intern is not in the posts' group: {status}");
+}

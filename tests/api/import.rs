@@ -29,6 +29,7 @@ impl Files {
 
     fn posts(&self, text: &str) -> Result<Vec<Post>, Vec<RowError>> {
         parse_posts(&read_table(&self.write("posts.csv", text.as_bytes())).unwrap())
+            .map(|parsed| parsed.posts)
     }
 
     fn interns(&self, text: &str) -> Result<Vec<Intern>, Vec<RowError>> {
@@ -66,7 +67,7 @@ fn choices(text: &str) -> Result<Vec<choixbot::domain::PreChoice>, Vec<RowError>
 
 #[test]
 fn the_sample_session_imports_cleanly() {
-    let posts = parse_posts(&read_table(&samples().join("posts.csv")).unwrap()).unwrap();
+    let posts = parse_posts(&read_table(&samples().join("posts.csv")).unwrap()).unwrap().posts;
     let interns = parse_interns(&read_table(&samples().join("interns.csv")).unwrap()).unwrap();
     let choices =
         parse_choices(&read_table(&samples().join("choices.csv")).unwrap(), &interns, &posts).unwrap();
@@ -151,7 +152,7 @@ fn reads_xlsx_whose_numbers_are_floats_even_named_csv() {
     let files = Files::new();
     // Renamed by a mail client: the content decides, not the extension.
     let path = files.write("postes.csv", &workbook.save_to_buffer().unwrap());
-    let posts = parse_posts(&read_table(&path).unwrap()).unwrap();
+    let posts = parse_posts(&read_table(&path).unwrap()).unwrap().posts;
     assert_eq!(posts[0].ars_id.as_str(), "4521");
     assert_eq!(posts[0].places, 2);
     assert_eq!(posts[1].ars_id.as_str(), "310");
