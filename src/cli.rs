@@ -2,6 +2,7 @@
 //! command. The names, flags and JSON shapes here are a contract that tests
 //! outside the project rely on: add, never rename.
 
+mod check;
 mod commands;
 mod follow_up;
 mod lease;
@@ -56,6 +57,9 @@ pub enum Command {
     },
     /// The daemon: read the replies, decide, answer, and close at the deadline.
     Run,
+    /// Test the IMAP and SMTP settings and the templates, sending nothing:
+    /// run it before invite. Exit 0 when everything works, 1 otherwise.
+    Check,
     /// The session at a glance.
     Status {
         /// Print JSON.

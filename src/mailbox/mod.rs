@@ -150,8 +150,8 @@ impl Mailbox {
         self.capabilities
     }
 
-    /// Creates `folder` unless it exists.
-    pub async fn ensure_folder(&mut self, folder: &str) -> Result<()> {
+    /// Creates `folder` unless it exists; true when it was created.
+    pub async fn ensure_folder(&mut self, folder: &str) -> Result<bool> {
         let timeout = self.timeout;
         let message = format!("cannot create the IMAP folder {folder:?} on {}", self.address);
         let context = || message.clone();
@@ -167,10 +167,11 @@ impl Mailbox {
         })
         .await
         .with_context(context)?;
-        if !listed.iter().any(|found| found.name() == name) {
-            within(timeout, "CREATE", self.session()?.create(&name)).await.with_context(context)?;
+        if listed.iter().any(|found| found.name() == name) {
+            return Ok(false);
         }
-        Ok(())
+        within(timeout, "CREATE", self.session()?.create(&name)).await.with_context(context)?;
+        Ok(true)
     }
 
     /// Selects `folder` for the calls that follow.

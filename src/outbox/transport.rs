@@ -122,7 +122,7 @@ impl SmtpTransport {
     }
 }
 
-fn tls_parameters(settings: &SmtpSettings) -> Result<TlsParameters> {
+pub(super) fn tls_parameters(settings: &SmtpSettings) -> Result<TlsParameters> {
     let mut builder = TlsParameters::builder(settings.host.clone());
     if let Some(path) = settings.ca_file() {
         let pem =

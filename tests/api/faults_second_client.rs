@@ -27,7 +27,7 @@ async fn other_folder_ready(app: &MailApp) -> Mailbox {
         let mut mailbox =
             Mailbox::connect(&settings.imap, app.stack.password()).await.expect("the second client connects");
         match mailbox.ensure_folder(OTHER_FOLDER).await {
-            Ok(()) => return mailbox,
+            Ok(_) => return mailbox,
             Err(error) if attempt < 3 => {
                 eprintln!("the second client cannot create {OTHER_FOLDER} yet: {error:#}")
             }

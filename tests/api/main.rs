@@ -4,6 +4,7 @@
 mod allocation;
 mod answer;
 mod ars_list;
+mod check;
 mod cli_import;
 mod cli_session;
 mod crowd;

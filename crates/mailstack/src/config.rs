@@ -165,6 +165,8 @@ inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
 smtpd_relay_restrictions = permit_mynetworks, reject
 smtpd_recipient_restrictions = check_recipient_access texthash:{dir}/postfix/recipient_access, permit_mynetworks, reject
+smtpd_sender_restrictions = check_sender_access texthash:{dir}/postfix/sender_access
+smtpd_delay_reject = no
 recipient_delimiter = +
 disable_dns_lookups = yes
 smtp_dns_support_level = disabled
@@ -241,6 +243,13 @@ pub fn recipient_access(rejected: &[String], deferred: &[String]) -> String {
     let reject = rejected.iter().map(|address| format!("{address} REJECT mailstack: rejected recipient\n"));
     let defer = deferred.iter().map(|address| format!("{address} 450 4.2.0 mailstack: try again later\n"));
     reject.chain(defer).collect()
+}
+
+/// The `check_sender_access` table: `ADDRESS REJECT` for each sender
+/// Postfix must refuse at MAIL FROM (`smtpd_delay_reject = no`, so the
+/// refusal is the answer to MAIL FROM, not to the first RCPT TO).
+pub fn sender_access(rejected: &[String]) -> String {
+    rejected.iter().map(|address| format!("{address} REJECT mailstack: sender not allowed\n")).collect()
 }
 
 #[cfg(test)]

@@ -38,6 +38,8 @@ pub struct MailStackBuilder {
     rejected_recipients: Vec<String>,
     /// Recipients Postfix defers with a 4xx.
     deferred_recipients: Vec<String>,
+    /// Senders (MAIL FROM) Postfix refuses with a 5xx.
+    rejected_senders: Vec<String>,
     /// The servers present a self-signed certificate (CA:TRUE, as
     /// `openssl req -x509` makes it) instead of one signed by the test CA.
     self_signed: bool,
@@ -62,6 +64,13 @@ impl MailStackBuilder {
     /// Makes Postfix answer `RCPT TO:<address>` with a 554 (permanent) error.
     pub fn reject_recipient(mut self, address: &str) -> Self {
         self.rejected_recipients.push(address.to_string());
+        self
+    }
+
+    /// Makes Postfix refuse mail from `address` (5xx to MAIL FROM), as a
+    /// provider refuses a sender the account may not send as.
+    pub fn reject_sender(mut self, address: &str) -> Self {
+        self.rejected_senders.push(address.to_string());
         self
     }
 
@@ -185,6 +194,7 @@ impl MailStack {
             postfix_dir.join("recipient_access"),
             config::recipient_access(&options.rejected_recipients, &options.deferred_recipients),
         )?;
+        std::fs::write(postfix_dir.join("sender_access"), config::sender_access(&options.rejected_senders))?;
         // The queue belongs to root (Postfix makes its subdirectories), the
         // data directory to the postfix user.
         std::fs::create_dir(dir.join("postfix-queue"))?;

@@ -1,0 +1,177 @@
+//! `choixbot check`, to run before `invite`: does the mailbox work, as the
+//! daemon will use it? A referent must not learn at midnight that the
+//! password was wrong or the certificate refused. It logs in to IMAP,
+//! selects the folder, creates the processed folder when it is missing and
+//! looks at the extensions the daemon uses; it logs in to SMTP and has the
+//! server accept the sender, sending nothing; it renders the templates.
+//! Each failure says what to change. Exit 0 when everything works, 1 when
+//! something does not.
+
+use std::path::Path;
+
+use crate::answer::Templates;
+use crate::mailbox::Mailbox;
+use crate::outbox::probe::{self, Step};
+use crate::settings::{ImapSettings, Settings};
+use crate::{Error, Result};
+
+/// One line of the report.
+struct Line {
+    /// What was checked, and how it went.
+    said: String,
+    /// For a failure, what to change.
+    remedy: Option<String>,
+}
+
+/// The report: what works, what does not.
+#[derive(Default)]
+struct Report {
+    /// Every line, in order.
+    lines: Vec<Line>,
+}
+
+impl Report {
+    fn ok(&mut self, said: impl Into<String>) {
+        self.lines.push(Line { said: format!("ok      {}", said.into()), remedy: None });
+    }
+
+    fn note(&mut self, said: impl Into<String>) {
+        self.lines.push(Line { said: format!("note    {}", said.into()), remedy: None });
+    }
+
+    fn failed(&mut self, said: impl Into<String>, remedy: impl Into<String>) {
+        self.lines.push(Line { said: format!("FAILED  {}", said.into()), remedy: Some(remedy.into()) });
+    }
+
+    fn heading(&mut self, said: impl Into<String>) {
+        self.lines.push(Line { said: said.into(), remedy: None });
+    }
+
+    fn failures(&self) -> usize {
+        self.lines.iter().filter(|line| line.remedy.is_some()).count()
+    }
+
+    fn print(&self) {
+        for line in &self.lines {
+            println!("{}", line.said);
+            if let Some(remedy) = &line.remedy {
+                println!("        → {remedy}");
+            }
+        }
+    }
+}
+
+pub async fn check(config: &Path) -> Result<()> {
+    let settings = Settings::load(config)?;
+    let mut report = Report::default();
+    imap(&settings.imap, &mut report).await;
+    smtp(&settings, &mut report).await;
+    report.heading("Templates:");
+    match Templates::load(settings.mail.templates_dir()).and_then(|templates| templates.check()) {
+        Ok(()) => report.ok("every template renders"),
+        Err(error) => report.failed(
+            format!("{error:#}"),
+            "fix the template named above, or remove it to use the built-in one",
+        ),
+    }
+    report.print();
+    match report.failures() {
+        0 => {
+            println!("Everything works: choixbot invite and choixbot run can use this mailbox.");
+            Ok(())
+        }
+        failures => Err(Error::Runtime(anyhow::anyhow!(
+            "{failures} problem(s) found: fix them in {} and run choixbot check again",
+            config.display()
+        ))),
+    }
+}
+
+async fn imap(settings: &ImapSettings, report: &mut Report) {
+    let address = format!("{}:{}", settings.host, settings.port);
+    report.heading(format!("IMAP {address} ({}), as {}:", settings.security.as_str(), settings.username));
+    let password = match settings.password() {
+        Ok(password) => password,
+        Err(error) => {
+            return report.failed(format!("{error:#}"), "set imap.password_env or imap.password_file")
+        }
+    };
+    let connected = Mailbox::connect(settings, secrecy::ExposeSecret::expose_secret(&password)).await;
+    let mut mailbox = match connected {
+        Ok(mailbox) => mailbox,
+        Err(error) => return report.failed(format!("{error:#}"), imap_remedy(&error)),
+    };
+    report.ok("connected and logged in");
+    let capabilities = mailbox.capabilities();
+    let missing: Vec<&str> =
+        [("IDLE", capabilities.idle), ("MOVE", capabilities.move_command), ("UIDPLUS", capabilities.uidplus)]
+            .into_iter()
+            .filter(|(_, offered)| !offered)
+            .map(|(name, _)| name)
+            .collect();
+    if missing.is_empty() {
+        report.ok("the server offers IDLE, MOVE and UIDPLUS");
+    } else {
+        report.note(format!(
+            "the server does not offer {}: choixbot works without (it polls every {} s, copies then flags \\Deleted)",
+            missing.join(", "),
+            settings.poll_seconds
+        ));
+    }
+    match mailbox.select(&settings.folder).await {
+        Ok(state) => report.ok(format!("folder {:?}: {} message(s)", settings.folder, state.exists)),
+        Err(error) => report.failed(format!("{error:#}"), imap_remedy(&error)),
+    }
+    match mailbox.ensure_folder(&settings.processed_folder).await {
+        Ok(true) => report.ok(format!("processed folder {:?}: created now", settings.processed_folder)),
+        Ok(false) => report.ok(format!("processed folder {:?}: exists", settings.processed_folder)),
+        Err(error) => report.failed(
+            format!("{error:#}"),
+            "set imap.processed_folder to a folder this account may create, or create it by hand",
+        ),
+    }
+}
+
+/// What to change for an IMAP failure.
+fn imap_remedy(error: &anyhow::Error) -> String {
+    match crate::mailbox::refusal(error) {
+        Some(refusal) => refusal.remedy().to_string(),
+        None => "check imap.host, imap.port and imap.security (993 with \"tls\", 143 with \"starttls\"), \
+                 and that the server is up and reachable from here"
+            .to_string(),
+    }
+}
+
+async fn smtp(settings: &Settings, report: &mut Report) {
+    let smtp = &settings.smtp;
+    report.heading(format!("SMTP {}:{} ({}):", smtp.host, smtp.port, smtp.security.as_str()));
+    let credentials = match smtp.credentials() {
+        Ok(credentials) => credentials,
+        Err(error) => {
+            return report.failed(format!("{error:#}"), "set smtp.password_env or smtp.password_file")
+        }
+    };
+    let sender = match settings.mail.from_address() {
+        Ok(sender) => sender,
+        Err(error) => return report.failed(error, "set mail.from to the mailbox's address"),
+    };
+    match probe::probe(smtp, credentials, sender.as_str()).await {
+        Ok(probed) => {
+            report.ok(match (probed.logged_in, probed.encrypted) {
+                (true, true) => "connected over TLS and logged in",
+                (true, false) => "connected and logged in, without TLS",
+                (false, true) => "connected over TLS, without login (smtp.username is empty)",
+                (false, false) => "connected, without TLS nor login (a local relay)",
+            });
+            report.ok(format!("the server accepts <{sender}> as the sender (nothing was sent)"));
+        }
+        Err(failure) => {
+            let remedy = match failure.step {
+                Step::Connect => "check smtp.host, smtp.port and smtp.security (465 with \"tls\", 587 with \"starttls\"), smtp.ca_file, and that the server is reachable from here",
+                Step::Login => "check smtp.username and the password (smtp.password_env or smtp.password_file); an app password may have been revoked",
+                Step::Sender => "set mail.from to an address this account may send as (providers refuse other senders)",
+            };
+            report.failed(failure.detail, remedy);
+        }
+    }
+}

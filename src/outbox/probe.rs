@@ -1,0 +1,89 @@
+//! `choixbot check`'s look at the SMTP server: connect, secure, log in,
+//! and have the server accept the sender (MAIL FROM, then RSET), without
+//! sending anything. Each step that fails says which it was, for the check
+//! to say what to change.
+
+use std::time::Duration;
+
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::AsyncSmtpConnection;
+use lettre::transport::smtp::commands::{Mail, Rset};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::Address;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::settings::{Security, SmtpSettings};
+
+/// The step of [`probe`] that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Reaching the server, its greeting, EHLO, TLS.
+    Connect,
+    /// SMTP AUTH.
+    Login,
+    /// MAIL FROM with the configured sender.
+    Sender,
+}
+
+/// What [`probe`] found wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{detail}")]
+pub struct ProbeFailure {
+    /// Where it failed.
+    pub step: Step,
+    /// What the server or the network said.
+    pub detail: String,
+}
+
+/// What [`probe`] found working.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probed {
+    /// Whether the connection was encrypted.
+    pub encrypted: bool,
+    /// Whether it logged in (false: no credentials configured).
+    pub logged_in: bool,
+}
+
+/// Connects to the SMTP server of `settings`, logs in with `credentials`
+/// when given, and checks that `sender` may send (MAIL FROM, then RSET and
+/// QUIT): no message is sent.
+pub async fn probe(
+    settings: &SmtpSettings,
+    credentials: Option<(String, SecretString)>,
+    sender: &str,
+) -> Result<Probed, ProbeFailure> {
+    let address = format!("{}:{}", settings.host, settings.port);
+    let failure = |step, detail: String| ProbeFailure { step, detail };
+    let connect =
+        |error: String| failure(Step::Connect, format!("cannot connect to SMTP server {address}: {error}"));
+    let timeout = Duration::from_secs(settings.timeout_seconds.max(1));
+    let tls = || super::transport::tls_parameters(settings).map_err(|error| connect(format!("{error:#}")));
+    let hello = ClientId::default();
+    let wrapper = match settings.security {
+        Security::Tls => Some(tls()?),
+        _ => None,
+    };
+    let server = (settings.host.as_str(), settings.port);
+    let mut connection = AsyncSmtpConnection::connect_tokio1(server, Some(timeout), &hello, wrapper, None)
+        .await
+        .map_err(|error| connect(error.to_string()))?;
+    if settings.security == Security::Starttls {
+        connection.starttls(tls()?, &hello).await.map_err(|error| connect(error.to_string()))?;
+    }
+    let logged_in = credentials.is_some();
+    if let Some((username, password)) = credentials {
+        let credentials = Credentials::new(username.clone(), password.expose_secret().to_string());
+        connection.auth(DEFAULT_MECHANISMS, &credentials).await.map_err(|error| {
+            failure(Step::Login, format!("SMTP login failed for {username} on {address}: {error}"))
+        })?;
+    }
+    let from: Address = sender.parse().map_err(|error| {
+        failure(Step::Sender, format!("the sender {sender:?} is not an address: {error}"))
+    })?;
+    connection.command(Mail::new(Some(from), Vec::new())).await.map_err(|error| {
+        failure(Step::Sender, format!("SMTP server {address} refuses the sender <{sender}>: {error}"))
+    })?;
+    let _ = connection.command(Rset).await;
+    let _ = connection.quit().await;
+    Ok(Probed { encrypted: connection.is_encrypted(), logged_in })
+}
