@@ -54,6 +54,10 @@ pub enum Command {
         /// Where --dry-run writes the .eml files.
         #[arg(long, default_value = "invitations")]
         output: PathBuf,
+        /// Send even when IMAP or SMTP does not work as configured (see
+        /// choixbot check).
+        #[arg(long)]
+        force: bool,
     },
     /// The daemon: read the replies, decide, answer, and close at the deadline.
     Run,

@@ -66,7 +66,7 @@ pub async fn check(config: &Path) -> Result<()> {
     let mut report = Report::default();
     imap(&settings.imap, &mut report).await;
     smtp(&settings, &mut report).await;
-    report.heading("Templates:");
+    templates(&settings, &mut report);
     match Templates::load(settings.mail.templates_dir()).and_then(|templates| templates.check()) {
         Ok(()) => report.ok("every template renders"),
         Err(error) => report.failed(
@@ -84,6 +84,36 @@ pub async fn check(config: &Path) -> Result<()> {
             "{failures} problem(s) found: fix them in {} and run choixbot check again",
             config.display()
         ))),
+    }
+}
+
+/// Before `invite` sends anything: whether IMAP and SMTP work, as
+/// [`check`] sees them. On a failure it prints the report and refuses:
+/// invitations whose replies cannot be read, or that cannot leave, are
+/// worse than none.
+pub async fn before_invite(settings: &Settings) -> Result<()> {
+    let mut report = Report::default();
+    imap(&settings.imap, &mut report).await;
+    smtp(settings, &mut report).await;
+    if report.failures() == 0 {
+        return Ok(());
+    }
+    report.print();
+    Err(Error::Runtime(anyhow::anyhow!(
+        "the mailbox cannot be used as configured ({} problem(s) above): nothing was queued nor sent. \
+         Fix it and check with choixbot check, or invite anyway with choixbot invite --force",
+        report.failures()
+    )))
+}
+
+fn templates(settings: &Settings, report: &mut Report) {
+    report.heading("Templates:");
+    match Templates::load(settings.mail.templates_dir()).and_then(|templates| templates.check()) {
+        Ok(()) => report.ok("every template renders"),
+        Err(error) => report.failed(
+            format!("{error:#}"),
+            "fix the template named above, or remove it to use the built-in one",
+        ),
     }
 }
 

@@ -21,8 +21,8 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Check => super::check::check(&cli.config).await,
         Command::Export { format, ref output } => export(&cli, format, output.clone()).await,
         Command::ParseReply { ref file, json } => parse_reply(&cli.database_url, file, json).await,
-        Command::Invite { dry_run, ref output } => {
-            super::mail::invite(&cli.config, &cli.database_url, dry_run, output).await
+        Command::Invite { dry_run, ref output, force } => {
+            super::mail::invite(&cli.config, &cli.database_url, dry_run, force, output).await
         }
         Command::Run => super::mail::run(&cli.config, &cli.database_url).await,
         Command::Close { without_mailbox } => {

@@ -59,7 +59,13 @@ async fn send_queued(session: &Session, what: &str) -> Result<()> {
     }
 }
 
-pub async fn invite(config: &Path, database_url: &str, dry_run: bool, output: &Path) -> Result<()> {
+pub async fn invite(
+    config: &Path,
+    database_url: &str,
+    dry_run: bool,
+    force: bool,
+    output: &Path,
+) -> Result<()> {
     let session = open(config, database_url).await?;
     let interns = session.store.interns().await?;
     if interns.is_empty() {
@@ -76,6 +82,9 @@ pub async fn invite(config: &Path, database_url: &str, dry_run: bool, output: &P
             crate::answer::french::deadline_in_words(deadline, tz),
             config.display()
         )));
+    }
+    if !dry_run && !force {
+        super::check::before_invite(&session.settings).await?;
     }
     let posts = session.store.posts().await?;
     let messages = invite::compose_all(&session.settings, &session.templates, &interns, &posts)?;

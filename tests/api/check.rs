@@ -148,3 +148,23 @@ fn closed_port_in(app: &MailApp) -> u16 {
         .find(|port| !stack_ports.contains(port))
         .expect("a closed port in the config")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invite_refuses_a_mailbox_that_does_not_work_unless_forced() {
+    let app = spawn_mail_app(&deadline()).await;
+    std::fs::write(app.app.dir.path().join("imap-password"), "not-the-password").unwrap();
+    let refused = app.app.choixbot(&["invite"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", describe(&refused));
+    assert!(
+        String::from_utf8_lossy(&refused.stdout).contains("FAILED  IMAP login failed"),
+        "{}",
+        describe(&refused)
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"), "{}", describe(&refused));
+    let store = app.app.store().await;
+    assert!(store.outbox_counts().await.unwrap().is_empty(), "an invitation was queued");
+
+    let forced = app.app.ok(&["invite", "--force"]);
+    assert!(forced.contains("newly queued"), "{forced}");
+    app.wait_for(PLAIN_INTERNS[0], 1);
+}
