@@ -253,6 +253,10 @@ pub struct ConfirmationContext {
     /// received before it and counts, but can no longer be changed, and
     /// the final result follows with the list.
     pub after_deadline: bool,
+    /// Why the reading may not be what the intern meant (the parser's
+    /// doubts, quoting their words): the confirmation is then one to
+    /// check, which asks for the list alone if it is not right.
+    pub doubts: Vec<String>,
 }
 
 impl ConfirmationContext {
@@ -271,7 +275,14 @@ impl ConfirmationContext {
             wishes: WishLine::list(wishes, &intern.group, posts),
             provisional: Outcome::from_assignment(provisional, posts),
             after_deadline: false,
+            doubts: Vec::new(),
         }
+    }
+
+    /// The same, to check (see `doubts`).
+    pub fn with_doubts(mut self, doubts: &[String]) -> Self {
+        self.doubts = doubts.to_vec();
+        self
     }
 
     /// The same, worded after the deadline (see `after_deadline`).

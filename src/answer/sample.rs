@@ -41,6 +41,8 @@ pub struct Samples {
     pub ars_list: ArsListContext,
     /// A confirmation worded after the deadline, of a reply received before.
     pub late_read_confirmation: ConfirmationContext,
+    /// A confirmation to check: the reply's words raised a doubt.
+    pub to_check_confirmation: ConfirmationContext,
     /// The alert of a close held at the deadline.
     pub held_alert: AlertContext,
     /// The alert of a refused login, before the deadline.
@@ -130,6 +132,9 @@ impl Samples {
             invitation: InvitationContext::new(session.clone(), &intern, false, &posts, token, reply_to),
             proxy_invitation: InvitationContext::new(session.clone(), &intern, true, &posts, token, reply_to),
             late_read_confirmation: confirmation.clone().after_deadline(true),
+            to_check_confirmation: confirmation
+                .clone()
+                .with_doubts(&["« Finalement je retire le 1234. » : un vœu retiré ou écarté ?".to_string()]),
             confirmation,
             surnombre_confirmation: ConfirmationContext::new(
                 session.clone(),

@@ -117,6 +117,7 @@ impl Templates {
         self.confirmation(&samples.confirmation)?;
         self.confirmation(&samples.surnombre_confirmation)?;
         self.confirmation(&samples.late_read_confirmation)?;
+        self.confirmation(&samples.to_check_confirmation)?;
         self.rejection(&samples.rejection)?;
         self.rejection(&samples.stranger_rejection)?;
         self.closed(&samples.closed)?;

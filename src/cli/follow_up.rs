@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::domain::Intern;
-use crate::store::{BounceRow, Store, UnansweredRow};
+use crate::store::{BounceRow, Store, ToCheckRow, UnansweredRow};
 
 /// How many lines of each list the text view shows; `--json` has them all.
 const TEXT_LINES: usize = 20;
@@ -49,6 +49,18 @@ pub struct Unanswered {
     pub at: i64,
 }
 
+/// An intern whose wishes in force were read with doubts.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToCheck {
+    /// Who.
+    #[serde(flatten)]
+    pub intern: InternLine,
+    /// The reply the wishes come from, for `audit EMAIL --raw N`.
+    pub message: i64,
+    /// The doubts, quoting the intern's words.
+    pub doubts: Vec<String>,
+}
+
 /// Everything the referent should look at by hand.
 #[derive(Debug, Clone, Serialize)]
 pub struct FollowUp {
@@ -60,6 +72,9 @@ pub struct FollowUp {
     pub unprocessable: Vec<Unanswered>,
     /// Interns who have not replied, by group then rank.
     pub no_reply: Vec<InternLine>,
+    /// Interns whose wishes in force were read with doubts: they were
+    /// asked to check them; a call settles it.
+    pub to_check: Vec<ToCheck>,
 }
 
 impl FollowUp {
@@ -80,7 +95,18 @@ impl FollowUp {
         let mut no_reply: Vec<InternLine> =
             store.interns_without_reply().await?.into_iter().map(line).collect();
         no_reply.sort_by(|a, b| (&a.group, a.rank).cmp(&(&b.group, b.rank)));
+        let to_check = store
+            .wishes_to_check()
+            .await?
+            .into_iter()
+            .map(|ToCheckRow { intern_email, id, doubts }| ToCheck {
+                intern: line(intern_email),
+                message: id,
+                doubts,
+            })
+            .collect();
         Ok(Self {
+            to_check,
             bounced,
             from_strangers: unanswered(store.replies_from_strangers().await?),
             unprocessable: unanswered(store.unprocessable_messages().await?),
@@ -110,6 +136,20 @@ impl FollowUp {
             &mut text,
             "Messages that could not be processed, without an answer",
             self.unprocessable.iter().map(Unanswered::to_line),
+        );
+        section(
+            &mut text,
+            "To check: wishes read from a reply whose words raised a doubt (the intern was asked to check \
+             them; call them if they do not write again)",
+            self.to_check.iter().map(|c| {
+                format!(
+                    "{} — {} (read it: choixbot audit {} --raw {})",
+                    c.intern,
+                    c.doubts.join(" "),
+                    c.intern.email,
+                    c.message
+                )
+            }),
         );
         let no_reply = if closed { "No reply before the close" } else { "No reply yet" };
         section(&mut text, no_reply, self.no_reply.iter().map(InternLine::to_string));
@@ -199,7 +239,13 @@ mod tests {
     }
 
     fn empty() -> FollowUp {
-        FollowUp { bounced: vec![], from_strangers: vec![], unprocessable: vec![], no_reply: vec![] }
+        FollowUp {
+            bounced: vec![],
+            from_strangers: vec![],
+            unprocessable: vec![],
+            no_reply: vec![],
+            to_check: vec![],
+        }
     }
 
     #[test]

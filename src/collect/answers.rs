@@ -96,7 +96,8 @@ impl Answers {
                         &assignment,
                         catalog,
                     )
-                    .after_deadline(incoming.after_deadline);
+                    .after_deadline(incoming.after_deadline)
+                    .with_doubts(&parsed.doubts);
                     self.templates.confirmation(&context)
                 })
             }

@@ -393,7 +393,9 @@ fn reasons_json(decision: &Decision, parsed: &ParsedReply) -> String {
         Decision::Rejected { reasons, warn_owner, .. } => {
             serde_json::json!({ "reasons": reasons, "warned_owner": warn_owner })
         }
-        Decision::Confirmed { wishes, .. } => serde_json::json!({ "wishes": wishes }),
+        Decision::Confirmed { wishes, .. } => {
+            serde_json::json!({ "wishes": wishes, "doubts": parsed.doubts })
+        }
         Decision::Ignored { why } => serde_json::json!({ "why": why }),
         Decision::Closed { .. } | Decision::Bounce { .. } => serde_json::json!({}),
     };

@@ -82,6 +82,7 @@ fn reply(sender: &str, token: Option<Token>, choices: &[&str], invalid: &[&str])
         bounced_recipients: vec![],
         bounced_message_id: None,
         notes: vec![],
+        doubts: Vec::new(),
     }
 }
 

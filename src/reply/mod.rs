@@ -8,12 +8,14 @@
 //!    recognised from headers and structure before any text is read;
 //! 3. [`quotes`] and [`signature`]: keep only the lines the intern wrote;
 //! 4. [`numbers`]: the grammar that finds the numbers in choice position;
-//! 5. [`token`]: the personal reference, from a plus address or the subject.
+//! 5. [`token`]: the personal reference, from a plus address or the subject;
+//! 6. [`doubts`]: the words that may change what the numbers mean.
 //!
 //! Work is bounded (see the `MAX_*` constants) so that a hostile or absurd
 //! message (20 MB, 100 nested parts) costs little and never panics.
 
 mod classify;
+mod doubts;
 mod html;
 mod mime;
 mod numbers;
@@ -111,6 +113,9 @@ pub struct ParsedReply {
     pub bounced_message_id: Option<String>,
     /// Human-readable notes on how the message was understood.
     pub notes: Vec<String>,
+    /// Why the reading may not be what the intern meant: short French
+    /// sentences quoting the words; empty when the reading is sure.
+    pub doubts: Vec<String>,
 }
 
 /// The `<…>` identifiers of a References header, at most 50 (a thread that
@@ -141,6 +146,7 @@ pub fn parse(raw: &[u8], known: &KnownPosts) -> ParsedReply {
         bounced_recipients: Vec::new(),
         bounced_message_id: None,
         notes: envelope.notes.clone(),
+        doubts: Vec::new(),
     };
     if let Some(automatic) = classify::automatic(&envelope) {
         parsed.kind = automatic.kind;
@@ -163,9 +169,12 @@ pub fn parse(raw: &[u8], known: &KnownPosts) -> ParsedReply {
         parsed.notes.push(format!("only the first {MAX_CANDIDATES} numbers were considered"));
     }
     sort_numbers(&mut parsed, numbers, known);
-    parsed.own_text = own_text;
     parsed.kind =
         if parsed.choices.is_empty() && parsed.invalid.is_empty() { Kind::Empty } else { Kind::Choices };
+    if !parsed.choices.is_empty() {
+        parsed.doubts = doubts::doubts(&own_text, &parsed.choices);
+    }
+    parsed.own_text = own_text;
     parsed
 }
 

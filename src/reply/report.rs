@@ -14,6 +14,7 @@ pub fn to_json(parsed: &ParsedReply) -> serde_json::Value {
         "invalid": parsed.invalid,
         "sender": parsed.sender.as_ref().map(|s| s.as_str()),
         "token": parsed.token.as_ref().map(|t| t.as_str()),
+        "doubts": parsed.doubts,
     })
 }
 
@@ -51,6 +52,12 @@ pub fn explain(parsed: &ParsedReply) -> String {
         ));
         if !parsed.invalid.is_empty() {
             out.push_str(&format!("Not known ARS numbers: {}\n", parsed.invalid.join(", ")));
+        }
+        if !parsed.doubts.is_empty() {
+            out.push_str("Doubts (the intern is asked to check the list):\n");
+            for doubt in &parsed.doubts {
+                out.push_str(&format!("  ? {doubt}\n"));
+            }
         }
         out.push_str("Text taken as the intern's own:\n");
         for line in parsed.own_text.lines() {

@@ -29,7 +29,43 @@ pub struct UnansweredRow {
     pub received_at: i64,
 }
 
+/// The wishes in force of an intern, read from a reply with doubts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToCheckRow {
+    /// The intern's address.
+    pub intern_email: String,
+    /// The message the wishes come from, for `audit EMAIL --raw N`.
+    pub id: i64,
+    /// The doubts its reading raised.
+    pub doubts: Vec<String>,
+}
+
 impl Store {
+    /// The interns whose wishes in force (their last confirmed reply) were
+    /// read with doubts, in the order they came: the referent may call them.
+    pub async fn wishes_to_check(&self) -> anyhow::Result<Vec<ToCheckRow>> {
+        let rows = sqlx::query(
+            "SELECT m.intern_email, m.id, m.reasons FROM messages m WHERE m.verdict = 'confirmed' \
+             AND m.id = (SELECT MAX(id) FROM messages l WHERE l.intern_email = m.intern_email \
+             AND l.verdict = 'confirmed') ORDER BY m.id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::new();
+        for row in rows {
+            let reasons: String = row.try_get(2)?;
+            let reasons: serde_json::Value = serde_json::from_str(&reasons).unwrap_or_default();
+            let doubts: Vec<String> = reasons["decision"]["doubts"]
+                .as_array()
+                .map(|doubts| doubts.iter().filter_map(|d| d.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            if !doubts.is_empty() {
+                out.push(ToCheckRow { intern_email: row.try_get(0)?, id: row.try_get(1)?, doubts });
+            }
+        }
+        Ok(out)
+    }
+
     /// The last bounce of each intern who has one, in the order they came.
     pub async fn bounces(&self) -> anyhow::Result<Vec<BounceRow>> {
         let rows = sqlx::query(

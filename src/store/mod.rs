@@ -31,7 +31,7 @@ use sqlx::{AnyPool, Executor, Transaction};
 use crate::clock::Clock;
 use lease::Fence;
 
-pub use follow_up::{BounceRow, UnansweredRow};
+pub use follow_up::{BounceRow, ToCheckRow, UnansweredRow};
 pub use mail::{
     record_bounce, record_message, set_position, AuditMessage, Incoming, MailCounts, MailboxPosition,
 };

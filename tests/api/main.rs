@@ -9,6 +9,7 @@ mod cli_import;
 mod cli_session;
 mod crowd;
 mod deadline;
+mod doubts;
 mod faults_concurrency;
 mod faults_crash;
 mod faults_duplicates;
