@@ -3,7 +3,8 @@
 //!
 //! 1. starts Dovecot and Postfix on free loopback ports (`mailstack`);
 //! 2. sets up a session from `samples/` with the real `choixbot` binary;
-//! 3. sends the invitations;
+//! 3. checks the mailbox settings (`choixbot check`) and sends the
+//!    invitations;
 //! 4. starts the daemon (`choixbot run`) with a deadline a minute away;
 //! 5. simulates interns replying from several mail clients, including
 //!    mistakes, a stranger and an out-of-office;
@@ -38,6 +39,9 @@ fn main() -> Result<()> {
     for (kind, file) in [("posts", "posts.csv"), ("interns", "interns.csv"), ("choices", "choices.csv")] {
         session.show(&["import", kind, samples.join(file).to_str().unwrap()])?;
     }
+
+    step("Checking the mailbox before inviting: IMAP and SMTP log in, nothing is sent");
+    session.show(&["check"])?;
 
     step("Inviting every intern");
     session.show(&["invite"])?;

@@ -63,7 +63,11 @@ pub enum Command {
     Run,
     /// Test the IMAP and SMTP settings and the templates, sending nothing:
     /// run it before invite. Exit 0 when everything works, 1 otherwise.
-    Check,
+    Check {
+        /// Also mail the referents a test message, to see it arrive.
+        #[arg(long)]
+        send: bool,
+    },
     /// The session at a glance.
     Status {
         /// Print JSON.

@@ -61,12 +61,15 @@ impl Report {
     }
 }
 
-pub async fn check(config: &Path) -> Result<()> {
+pub async fn check(config: &Path, send: bool) -> Result<()> {
     let settings = Settings::load(config)?;
     let mut report = Report::default();
     imap(&settings.imap, &mut report).await;
     smtp(&settings, &mut report).await;
     templates(&settings, &mut report);
+    if send && report.failures() == 0 {
+        test_message(&settings, &mut report).await;
+    }
     match Templates::load(settings.mail.templates_dir()).and_then(|templates| templates.check()) {
         Ok(()) => report.ok("every template renders"),
         Err(error) => report.failed(
@@ -159,6 +162,48 @@ async fn imap(settings: &ImapSettings, report: &mut Report) {
             format!("{error:#}"),
             "set imap.processed_folder to a folder this account may create, or create it by hand",
         ),
+    }
+}
+
+/// `--send`: a test message to the referents, straight through the SMTP
+/// server (not the session's outbox: nothing is recorded).
+async fn test_message(settings: &Settings, report: &mut Report) {
+    report.heading("Test message:");
+    let referents = settings.session.referents();
+    if referents.is_empty() {
+        return report.failed("no referent to send it to", "list the referents in session.referents");
+    }
+    let to: Vec<String> = referents.iter().map(|r| r.to_string()).collect();
+    match send_test_message(settings, referents).await {
+        Ok(()) => {
+            report.ok(format!("sent to {}: check that it arrived, and not among the spam", to.join(", ")))
+        }
+        Err(error) => report.failed(format!("{error:#}"), "see the SMTP lines above"),
+    }
+}
+
+async fn send_test_message(settings: &Settings, referents: Vec<crate::domain::Email>) -> anyhow::Result<()> {
+    use crate::answer::{Outgoing, Purpose};
+    let now = crate::clock::Clock::from_env().now().to_rfc3339();
+    let text = format!(
+        "Bonjour,\n\nCeci est un message de test envoyé par « choixbot check --send » pour la session \
+         « {} », le {now}.\nS'il vous parvient, choixbot peut envoyer les invitations, les réponses et la \
+         liste depuis cette adresse.\n\nchoixbot\n",
+        settings.session.name
+    );
+    let subject = format!("choixbot : message de test – {}", settings.session.name);
+    let mut outgoing = Outgoing::new(Purpose::Alert, &format!("check {now}"), &settings.mail, subject, text)?;
+    outgoing.to = referents;
+    let raw = outgoing.to_bytes(&settings.mail)?;
+    let transport =
+        crate::outbox::transport::SmtpTransport::new(&settings.smtp, settings.smtp.credentials()?)?;
+    let envelope_from = settings.mail.from_address().map_err(anyhow::Error::msg)?.to_string();
+    let recipients: Vec<String> = outgoing.to.iter().map(|e| e.to_string()).collect();
+    match transport.send_raw(&envelope_from, &recipients, &raw).await {
+        crate::outbox::transport::SendOutcome::Accepted => Ok(()),
+        crate::outbox::transport::SendOutcome::Transient(error)
+        | crate::outbox::transport::SendOutcome::Permanent(error)
+        | crate::outbox::transport::SendOutcome::Ambiguous(error) => anyhow::bail!("{error}"),
     }
 }
 

@@ -18,7 +18,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Import { kind, ref file } => import_file(&cli.database_url, kind, file).await,
         Command::Allocate { json } => allocate(&cli, json).await,
         Command::Status { json } => status(&cli, json).await,
-        Command::Check => super::check::check(&cli.config).await,
+        Command::Check { send } => super::check::check(&cli.config, send).await,
         Command::Export { format, ref output } => export(&cli, format, output.clone()).await,
         Command::ParseReply { ref file, json } => parse_reply(&cli.database_url, file, json).await,
         Command::Invite { dry_run, ref output, force } => {

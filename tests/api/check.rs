@@ -46,7 +46,7 @@ fn deadline() -> String {
     paris_time(chrono::Duration::days(30))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_working_mailbox_passes_and_the_processed_folder_is_created_once() {
     let app = spawn_mail_app(&deadline()).await;
     let (code, first) = check(&app);
@@ -67,6 +67,15 @@ async fn a_working_mailbox_passes_and_the_processed_folder_is_created_once() {
     assert!(second.contains(": exists") && !second.contains("created now"), "{second}");
     app.wait_for_postfix_idle();
     assert!(app.mailbox(REFERENT).is_empty(), "check sent something");
+
+    let sent = app.app.ok(&["check", "--send"]);
+    assert!(sent.contains(&format!("ok      sent to {REFERENT}")), "{sent}");
+    let test = app.wait_for(REFERENT, 1).remove(0);
+    let (subject, text) = subject_and_text(&test);
+    assert!(
+        subject.contains("message de test") && text.contains("choixbot check --send"),
+        "{subject}\n{text}"
+    );
 }
 
 #[tokio::test]
