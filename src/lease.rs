@@ -94,6 +94,11 @@ impl Held {
         if let Err(error) = self.store.release_lease(&self.fence.me, self.fence.epoch).await {
             warn!("{error:#}; a standby takes over when it runs out, within {} s", TTL.as_secs());
         }
+        // Its heartbeats while it held the lease would otherwise list it
+        // among the standbys for a while.
+        if let Err(error) = self.store.forget_daemon(&self.fence.me).await {
+            warn!("{error:#}");
+        }
     }
 }
 

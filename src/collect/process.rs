@@ -88,6 +88,9 @@ impl Processor {
     ) -> anyhow::Result<Vec<Processed>> {
         match self.attempt(folder, uidvalidity, fetched).await {
             Ok(results) => Ok(results),
+            // This process may no longer write (`crate::lease`): not the
+            // messages' fault, and whoever holds the lease reads them.
+            Err(error) if store::lease::is_lease_error(&error) => Err(error),
             Err(error) => {
                 warn!(messages = fetched.len(), error = %format!("{error:#}"), "a batch failed: taking its messages one at a time");
                 self.one_at_a_time(folder, uidvalidity, fetched).await

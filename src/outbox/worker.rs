@@ -89,6 +89,9 @@ pub struct Worker {
     pub min_interval: Option<Duration>,
 }
 
+/// How often a paused worker, or one whose lease is not fresh, looks again.
+const HELD_BACK_LOOK: Duration = Duration::from_secs(1);
+
 /// The longest the worker waits before it looks at the outbox again.
 const IDLE_LOOK: Duration = Duration::from_secs(5);
 
@@ -180,7 +183,12 @@ impl Worker {
             if let Err(error) = sent {
                 warn!("outbox: {error:#}");
             }
+            let held_back = paused.load(std::sync::atomic::Ordering::SeqCst) || !self.store.may_speak();
             let wait = match self.store.next_due_at().await {
+                // Due rows wait for the pause to end (the daemon wakes the
+                // worker then) or the lease to be fresh again: looking every
+                // 10 ms meanwhile was a query a hundred times a second.
+                Ok(Some(_)) if held_back => HELD_BACK_LOOK,
                 Ok(Some(at)) => {
                     Duration::from_millis((at - self.store.now_ms()).clamp(10, 60_000) as u64).min(IDLE_LOOK)
                 }

@@ -134,6 +134,22 @@ pub struct LeaseLost {
     pub now: i64,
 }
 
+/// A fenced commit refused because the lease was not renewed in time
+/// (see [`Store::commit`]): the process may no longer hold it.
+#[derive(Debug, thiserror::Error)]
+#[error("this process's lease (epoch {epoch}) was not renewed in time, so nothing was committed: it may have been taken by another choixbot run")]
+pub struct LeaseStale {
+    /// The epoch this process held.
+    pub epoch: i64,
+}
+
+/// Whether `error` says this process may not write any more (its lease
+/// lost or stale), rather than anything about what it was writing: such
+/// a failure is never blamed on a message.
+pub fn is_lease_error(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| cause.is::<LeaseLost>() || cause.is::<LeaseStale>())
+}
+
 impl Store {
     /// The database's clock, in ms since the epoch.
     pub async fn db_now(

@@ -209,10 +209,7 @@ impl Store {
     pub async fn commit(&self, transaction: Transaction<'static, sqlx::Any>) -> anyhow::Result<()> {
         if let Some(fence) = self.fence.as_ref().filter(|fence| fence.expired()) {
             transaction.rollback().await.context("cannot roll a transaction back")?;
-            anyhow::bail!(
-                "this process's lease (epoch {}) was not renewed in time, so nothing was committed:                  it may have been taken by another choixbot run",
-                fence.epoch
-            );
+            return Err(lease::LeaseStale { epoch: fence.epoch }.into());
         }
         transaction.commit().await.context("cannot commit a database transaction")
     }

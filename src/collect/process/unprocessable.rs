@@ -45,6 +45,7 @@ impl Processor {
             }
             match outcome {
                 Ok(processed) => results.extend(processed),
+                Err(error) if store::lease::is_lease_error(&error) => return Err(error),
                 Err(error) => {
                     error!(uid = message.uid, error = %format!("{error:#}"), "a message could not be processed: recorded as unprocessable");
                     self.record_unprocessable(folder, uidvalidity, message, &error).await?;
