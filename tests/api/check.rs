@@ -62,6 +62,7 @@ async fn a_working_mailbox_passes_and_the_processed_folder_is_created_once() {
     ] {
         assert!(first.contains(needle), "missing {needle:?}:\n{first}");
     }
+    assert_eq!(first.matches("every template renders").count(), 1, "{first}");
     let (code, second) = check(&app);
     assert_eq!(code, Some(0), "{second}");
     assert!(second.contains(": exists") && !second.contains("created now"), "{second}");
