@@ -25,11 +25,15 @@ pub struct Watch {
     pool: sqlx::AnyPool,
 }
 
+/// One connection to the session database, to watch the daemon's work.
+pub async fn watching_pool(url: &str) -> Result<sqlx::AnyPool> {
+    sqlx::any::install_default_drivers();
+    Ok(sqlx::any::AnyPoolOptions::new().max_connections(1).connect(url).await?)
+}
+
 impl Watch {
     pub async fn open(url: &str) -> Result<Self> {
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(url).await?;
-        Ok(Self { pool })
+        Ok(Self { pool: watching_pool(url).await? })
     }
 
     pub async fn progress(&self) -> Result<Progress> {

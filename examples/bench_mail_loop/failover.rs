@@ -90,9 +90,7 @@ struct Watcher {
 
 impl Watcher {
     async fn open(url: &str) -> Result<Self> {
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(url).await?;
-        Ok(Self { pool })
+        Ok(Self { pool: daemon::watching_pool(url).await? })
     }
 
     /// Polls `query` (one i64 or NULL) every 10 ms until it gives a value.

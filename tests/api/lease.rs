@@ -58,6 +58,28 @@ async fn holder_and_standby(app: &MailApp, first: Child, second: impl FnOnce() -
     (first, second)
 }
 
+/// A holder and its standby over a crowd of 300, the first 150 replies
+/// delivered and the holder busy with them (30 recorded).
+struct MidStorm {
+    /// The session.
+    app: MailApp,
+    /// Everyone in the crowd; the last 150 have not replied yet.
+    repliers: Vec<Replier>,
+    /// The daemon holding the lease.
+    holder: Child,
+    /// The daemon standing by.
+    standby: Child,
+}
+
+async fn mid_storm() -> MidStorm {
+    let (app, repliers, _) = spawn_crowd(300).await;
+    let (holder, standby) =
+        holder_and_standby(&app, app.spawn_daemon_process(None), || app.spawn_daemon_process(None)).await;
+    deliver_all(&app, &repliers[..150]);
+    wait_for_recorded(&app, 30).await;
+    MidStorm { app, repliers, holder, standby }
+}
+
 /// Every reply recorded once, and each intern confirmed once, counted as
 /// `once` says.
 async fn each_answered_once(app: &MailApp, repliers: &[Replier], once: Once) {
@@ -125,14 +147,10 @@ async fn two_daemons_started_together_over_a_waiting_storm_answer_each_intern_on
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_holder_killed_mid_storm_the_standby_answers_every_remaining_reply_once() {
-    let (app, repliers, _) = spawn_crowd(300).await;
-    let (mut holder, mut standby) =
-        holder_and_standby(&app, app.spawn_daemon_process(None), || app.spawn_daemon_process(None)).await;
-    let (first, rest) = repliers.split_at(150);
-    deliver_all(&app, first);
-    wait_for_recorded(&app, 30).await;
+    let MidStorm { app, repliers, mut holder, mut standby } = mid_storm().await;
     signal(&holder, "KILL");
     let _ = holder.wait();
+    let rest = &repliers[150..];
     deliver_all(&app, rest);
     let pid = standby.id();
     app.wait_for_status("the standby holds the lease", |json| holder_pid(json) == Some(pid)).await;
@@ -144,13 +162,9 @@ async fn the_holder_killed_mid_storm_the_standby_answers_every_remaining_reply_o
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_holder_paused_past_its_lease_commits_nothing_once_back_and_gives_way() {
-    let (app, repliers, _) = spawn_crowd(300).await;
-    let (mut holder, mut standby) =
-        holder_and_standby(&app, app.spawn_daemon_process(None), || app.spawn_daemon_process(None)).await;
-    let (first, rest) = repliers.split_at(150);
-    deliver_all(&app, first);
-    wait_for_recorded(&app, 30).await;
+    let MidStorm { app, repliers, mut holder, mut standby } = mid_storm().await;
     signal(&holder, "STOP");
+    let rest = &repliers[150..];
     let (paused, pid) = (holder.id(), standby.id());
     // Stopped, the holder renews nothing: its lease runs out, and the
     // standby takes over (on SQLite, only once the holder is back if it was
