@@ -94,11 +94,6 @@ impl Held {
         if let Err(error) = self.store.release_lease(&self.fence.me, self.fence.epoch).await {
             warn!("{error:#}; a standby takes over when it runs out, within {} s", TTL.as_secs());
         }
-        // Its heartbeats while it held the lease would otherwise list it
-        // among the standbys for a while.
-        if let Err(error) = self.store.forget_daemon(&self.fence.me).await {
-            warn!("{error:#}");
-        }
     }
 }
 
@@ -210,9 +205,6 @@ async fn renew(store: Store, fence: Arc<Fence>) {
                 return;
             }
             Err(error) => warn!("cannot renew the session's lease: {error:#}; trying again"),
-        }
-        if let Err(error) = store.heartbeat(&fence.me).await {
-            warn!("{error:#}");
         }
     }
 }

@@ -187,12 +187,11 @@ async fn send_test_message(settings: &Settings, referents: Vec<crate::domain::Em
     let subject = format!("choixbot : message de test – {}", settings.session.name);
     let mut outgoing = Outgoing::new(Purpose::Alert, &format!("check {now}"), &settings.mail, subject, text)?;
     outgoing.to = referents;
-    let raw = outgoing.to_bytes(&settings.mail)?;
+    let message = crate::outbox::queued(&outgoing, None, None, &settings.mail)?;
     let transport =
         crate::outbox::transport::SmtpTransport::new(&settings.smtp, settings.smtp.credentials()?)?;
     let envelope_from = settings.mail.from_address().map_err(anyhow::Error::msg)?.to_string();
-    let recipients: Vec<String> = outgoing.to.iter().map(|e| e.to_string()).collect();
-    match transport.send_raw(&envelope_from, &recipients, &raw).await {
+    match transport.send_raw(&envelope_from, &message.recipients, &message.raw).await {
         crate::outbox::transport::SendOutcome::Accepted => Ok(()),
         crate::outbox::transport::SendOutcome::Transient(error)
         | crate::outbox::transport::SendOutcome::Permanent(error)

@@ -190,12 +190,7 @@ impl Store {
     /// The lease, if it was ever taken.
     pub async fn lease(&self) -> anyhow::Result<Option<LeaseRow>> {
         let now = self.db_now(self.pool()).await?;
-        let row =
-            sqlx::query("SELECT epoch, holder, host, pid, since_ms, expires_ms FROM lease WHERE id = 1")
-                .fetch_optional(self.pool())
-                .await
-                .context("cannot read the session's lease")?;
-        row.map(|row| lease_row(&row, now)).transpose()
+        read_lease(self.pool(), now).await
     }
 
     /// Takes the lease for `me` for `ttl` if nobody holds it, or if it ran
@@ -203,12 +198,7 @@ impl Store {
     pub async fn take_lease(&self, me: &Identity, ttl: Duration) -> anyhow::Result<Result<i64, LeaseRow>> {
         let mut tx = self.begin_locked().await?;
         let now = self.db_now(&mut *tx).await?;
-        let row =
-            sqlx::query("SELECT epoch, holder, host, pid, since_ms, expires_ms FROM lease WHERE id = 1")
-                .fetch_optional(&mut *tx)
-                .await
-                .context("cannot read the session's lease")?;
-        let current = row.map(|row| lease_row(&row, now)).transpose()?;
+        let current = read_lease(&mut *tx, now).await?;
         let epoch = match &current {
             Some(lease) if lease.live && lease.holder != me.id => return Ok(Err(lease.clone())),
             Some(lease) => lease.epoch + 1,
@@ -270,7 +260,8 @@ impl Store {
         Ok(())
     }
 
-    /// Says that `me` is running, for `status`.
+    /// Says that `me` is waiting as a standby, for `status` (the holder is
+    /// named by the lease itself, and does not write this every second).
     pub async fn heartbeat(&self, me: &Identity) -> anyhow::Result<()> {
         let now = self.db_now(self.pool()).await?;
         let updated = sqlx::query("UPDATE daemons SET seen_ms = $1 WHERE id = $2")
@@ -329,6 +320,18 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// The lease row, judged live or not at `now` (database clock).
+async fn read_lease(
+    executor: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    now: i64,
+) -> anyhow::Result<Option<LeaseRow>> {
+    let row = sqlx::query("SELECT epoch, holder, host, pid, since_ms, expires_ms FROM lease WHERE id = 1")
+        .fetch_optional(executor)
+        .await
+        .context("cannot read the session's lease")?;
+    row.map(|row| lease_row(&row, now)).transpose()
 }
 
 fn lease_row(row: &sqlx::any::AnyRow, now: i64) -> anyhow::Result<LeaseRow> {
