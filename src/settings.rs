@@ -81,6 +81,11 @@ pub struct MailSettings {
     /// names as `templates/` in the repository); empty for the built-in ones.
     #[serde(default)]
     pub templates_dir: String,
+    /// At most one displacement notice per intern per this many minutes
+    /// (SPEC §11): an intern displaced again meanwhile is told once, when
+    /// the time is up, with the state then. 30 by default.
+    #[serde(default = "default_notice_minutes")]
+    pub notice_minutes: u32,
 }
 
 /// How a connection is secured.
@@ -200,6 +205,10 @@ pub struct SecuritySettings {
 fn default_timezone() -> String {
     "Europe/Paris".into()
 }
+fn default_notice_minutes() -> u32 {
+    30
+}
+
 fn default_supernumerary_cap() -> u32 {
     1
 }

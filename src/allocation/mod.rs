@@ -21,6 +21,7 @@
 
 mod board;
 mod order;
+mod standing;
 
 use std::collections::HashMap;
 
@@ -28,6 +29,7 @@ use crate::domain::{ArsId, Email, Group, Intern, Post, Rank};
 
 use board::Board;
 pub use order::compare_ars_ids;
+pub use standing::{standing, Standing};
 
 /// Everything the allocation looks at.
 #[derive(Debug, Clone, Copy)]

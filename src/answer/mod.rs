@@ -36,6 +36,7 @@
 
 mod catalog;
 mod closing;
+mod commands;
 mod compose;
 mod context;
 pub mod french;
@@ -47,6 +48,11 @@ mod templates;
 pub use catalog::PostCatalog;
 pub use closing::{
     mailbox_warning, AlertContext, ArsListContext, ClosedContext, ResultContext, VacanciesContext,
+};
+pub use commands::sample::CommandSamples;
+pub use commands::{
+    CancelledContext, HelpContext, NoticeContext, NotificationsContext, PostStanding, PostsContext, ProxyContext,
+    ProxyEvent, ProxyRequestContext, StatusContext,
 };
 pub use compose::{
     derived_message_id, Attachment, AutoSubmitted, Outgoing, Purpose, CSV_CONTENT_TYPE, PURPOSE_HEADER,

@@ -45,6 +45,27 @@ impl Reason {
                 "Votre message contient {count} numéros de poste, alors que {max} au plus sont acceptés : \
                  gardez vos {max} premiers vœux."
             ),
+            Self::ProxyByInternOnly => "Seul l'interne peut désigner ou révoquer sa procuration : la demande doit \
+                 venir de son adresse inscrite."
+                .into(),
+            Self::ProxyAddressUnreadable(text) if text.is_empty() => "Indiquez l'adresse de votre procuration après \
+                 le mot PROCURATION, par exemple « PROCURATION prenom.nom@exemple.fr », ou « PROCURATION AUCUNE » \
+                 pour la révoquer."
+                .into(),
+            Self::ProxyAddressUnreadable(text) => format!(
+                "« {text} » n'est pas une adresse électronique : écrivez par exemple « PROCURATION \
+                 prenom.nom@exemple.fr », ou « PROCURATION AUCUNE » pour révoquer votre procuration."
+            ),
+            Self::ProxyIsYourself => "Vous ne pouvez pas être votre propre procuration.".into(),
+            Self::ProxyAlreadyYours { address } => format!("{address} est déjà votre procuration."),
+            Self::ProxyTaken { address } => format!(
+                "{address} est déjà la procuration d'un autre interne, ou a déjà été sollicité(e) par un autre \
+                 interne : une personne ne peut détenir qu'une seule procuration."
+            ),
+            Self::NoProxyRequest => "Aucune demande de procuration ne vous a été adressée : il n'y a rien à accepter. \
+                 L'interne qui souhaite vous confier sa procuration doit d'abord écrire « PROCURATION » suivi de \
+                 votre adresse."
+                .into(),
             Self::AmbiguousSender => "Votre adresse est inscrite à la fois pour vous et comme procuration d'un autre \
                  interne : répondez à l'invitation concernée, pour que sa référence personnelle indique pour qui vous choisissez."
                 .into(),

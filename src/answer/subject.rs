@@ -36,6 +36,22 @@ pub fn vacancies(session: &str, token: &str) -> String {
     format!("Postes restés vacants – {session} – réf. {token}")
 }
 
+/// To an address an intern designated as proxy; the reference is the
+/// request's own, so the `ACCEPTE` that answers it names the request.
+pub fn proxy_request(session: &str, token: &str) -> String {
+    format!("Demande de procuration – {session} – réf. {token}")
+}
+
+/// To a proxy whose role ended, or whose request was withdrawn.
+pub fn proxy(session: &str) -> String {
+    format!("Procuration – {session}")
+}
+
+/// A displacement notice.
+pub fn notice(session: &str, token: &str) -> String {
+    format!("Votre poste provisoire a changé – {session} – réf. {token}")
+}
+
 /// The email to the ARS.
 pub fn ars_list(session: &str) -> String {
     format!("Liste des choix de stage – {session}")

@@ -14,10 +14,14 @@ use serde::Serialize;
 use tera::Tera;
 
 use super::closing::{AlertContext, ArsListContext, ClosedContext, ResultContext, VacanciesContext};
+use super::commands::{
+    CancelledContext, HelpContext, NoticeContext, NotificationsContext, PostsContext, ProxyContext,
+    ProxyRequestContext, StatusContext,
+};
 use super::context::{ConfirmationContext, InvitationContext, RejectionContext};
 
 /// The file names of the templates, with their built-in text.
-const BUILT_IN: [(&str, &str); 12] = [
+const BUILT_IN: [(&str, &str); 28] = [
     ("invitation.txt.tera", include_str!("../../templates/invitation.txt.tera")),
     ("invitation.html.tera", include_str!("../../templates/invitation.html.tera")),
     ("confirmation.txt.tera", include_str!("../../templates/confirmation.txt.tera")),
@@ -30,6 +34,22 @@ const BUILT_IN: [(&str, &str); 12] = [
     ("vacancies.txt.tera", include_str!("../../templates/vacancies.txt.tera")),
     ("ars_list.txt.tera", include_str!("../../templates/ars_list.txt.tera")),
     ("alert.txt.tera", include_str!("../../templates/alert.txt.tera")),
+    ("status.txt.tera", include_str!("../../templates/status.txt.tera")),
+    ("status.html.tera", include_str!("../../templates/status.html.tera")),
+    ("posts.txt.tera", include_str!("../../templates/posts.txt.tera")),
+    ("posts.html.tera", include_str!("../../templates/posts.html.tera")),
+    ("help.txt.tera", include_str!("../../templates/help.txt.tera")),
+    ("help.html.tera", include_str!("../../templates/help.html.tera")),
+    ("cancelled.txt.tera", include_str!("../../templates/cancelled.txt.tera")),
+    ("cancelled.html.tera", include_str!("../../templates/cancelled.html.tera")),
+    ("notifications.txt.tera", include_str!("../../templates/notifications.txt.tera")),
+    ("notifications.html.tera", include_str!("../../templates/notifications.html.tera")),
+    ("proxy.txt.tera", include_str!("../../templates/proxy.txt.tera")),
+    ("proxy.html.tera", include_str!("../../templates/proxy.html.tera")),
+    ("proxy_request.txt.tera", include_str!("../../templates/proxy_request.txt.tera")),
+    ("proxy_request.html.tera", include_str!("../../templates/proxy_request.html.tera")),
+    ("notice.txt.tera", include_str!("../../templates/notice.txt.tera")),
+    ("notice.html.tera", include_str!("../../templates/notice.html.tera")),
 ];
 
 /// The names of every template, for `check` and for referents who want to
@@ -127,6 +147,23 @@ impl Templates {
         self.ars_list(&samples.ars_list)?;
         self.alert(&samples.held_alert)?;
         self.alert(&samples.refusal_alert)?;
+        self.check_commands()
+    }
+
+    /// [`Templates::check`] for the answers to the commands.
+    fn check_commands(&self) -> anyhow::Result<()> {
+        let samples = super::commands::sample::CommandSamples::new();
+        self.status(&samples.status)?;
+        self.status(&samples.final_status)?;
+        self.posts(&samples.posts)?;
+        self.help(&samples.help)?;
+        self.cancelled(&samples.cancelled)?;
+        self.notifications(&samples.notifications)?;
+        for proxy in &samples.proxy {
+            self.proxy(proxy)?;
+        }
+        self.proxy_request(&samples.proxy_request)?;
+        self.notice(&samples.notice)?;
         Ok(())
     }
 
@@ -160,6 +197,38 @@ impl Templates {
 
     pub fn alert(&self, context: &AlertContext) -> anyhow::Result<Rendered> {
         self.render_text("alert", context)
+    }
+
+    pub fn status(&self, context: &StatusContext) -> anyhow::Result<Rendered> {
+        self.render_pair("status", context)
+    }
+
+    pub fn posts(&self, context: &PostsContext) -> anyhow::Result<Rendered> {
+        self.render_pair("posts", context)
+    }
+
+    pub fn help(&self, context: &HelpContext) -> anyhow::Result<Rendered> {
+        self.render_pair("help", context)
+    }
+
+    pub fn cancelled(&self, context: &CancelledContext) -> anyhow::Result<Rendered> {
+        self.render_pair("cancelled", context)
+    }
+
+    pub fn notifications(&self, context: &NotificationsContext) -> anyhow::Result<Rendered> {
+        self.render_pair("notifications", context)
+    }
+
+    pub fn proxy(&self, context: &ProxyContext) -> anyhow::Result<Rendered> {
+        self.render_pair("proxy", context)
+    }
+
+    pub fn proxy_request(&self, context: &ProxyRequestContext) -> anyhow::Result<Rendered> {
+        self.render_pair("proxy_request", context)
+    }
+
+    pub fn notice(&self, context: &NoticeContext) -> anyhow::Result<Rendered> {
+        self.render_pair("notice", context)
     }
 
     fn render_text(&self, stem: &str, context: &impl Serialize) -> anyhow::Result<Rendered> {

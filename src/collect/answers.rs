@@ -8,6 +8,8 @@
 //! Message-ID and content hash), the purpose and the recipient, so that
 //! deciding the same message again after a crash queues nothing new.
 
+mod commands;
+
 use std::sync::Arc;
 
 use crate::answer::{
@@ -16,6 +18,7 @@ use crate::answer::{
 };
 use crate::decide::Decision;
 use crate::domain::{Email, Token};
+use super::process::Applied;
 use crate::reply::ParsedReply;
 use crate::settings::Settings;
 use crate::store::outbox::Queued;
@@ -81,9 +84,11 @@ impl Answers {
         incoming: Incoming<'_>,
         session: &SessionData,
         catalog: &PostCatalog<'_>,
+        applied: &Applied,
     ) -> anyhow::Result<Vec<Queued>> {
         let answering = Answering { parsed, incoming, session };
         match decision {
+            Decision::Command { intern, action } => self.command(&answering, catalog, intern, action, applied),
             Decision::Confirmed { intern, wishes } => {
                 let Some(assignment) = session.provisional(intern) else { return Ok(Vec::new()) };
                 let profile = session.intern(intern).expect("confirmed interns are known");
@@ -153,36 +158,48 @@ impl Answers {
         intern: &Email,
         word: impl Fn(bool) -> anyhow::Result<Rendered>,
     ) -> anyhow::Result<Vec<Queued>> {
+        let Some(profile) = answering.session.intern(intern) else { return Ok(Vec::new()) };
+        let recipients: Vec<(Email, bool)> =
+            profile.registered_addresses().map(|(address, proxy)| (address.clone(), proxy)).collect();
+        self.to_addresses(purpose, answering, intern, &recipients, word)
+    }
+
+    /// One answer to each of `recipients` (address, and whether it is the
+    /// proxy's), worded by `word`, threaded under the incoming message,
+    /// with `intern`'s reference in the subject and the Reply-To. Callers
+    /// give registered addresses only (SPEC §6).
+    fn to_addresses(
+        &self,
+        purpose: Purpose,
+        answering: &Answering<'_>,
+        intern: &Email,
+        recipients: &[(Email, bool)],
+        word: impl Fn(bool) -> anyhow::Result<Rendered>,
+    ) -> anyhow::Result<Vec<Queued>> {
         let Answering { parsed, incoming, session } = *answering;
-        let Some(profile) = session.intern(intern) else { return Ok(Vec::new()) };
         let token = session.interns.get(intern).map(|stored| &stored.token);
-        profile
-            .registered_addresses()
+        recipients
+            .iter()
             .map(|(address, proxy)| {
-                let rendered = word(proxy)?;
-                let seed = format!(
-                    "{}|{}|{}",
-                    incoming.message_id.unwrap_or("no-message-id"),
-                    incoming.content_hash,
-                    address
-                );
+                let rendered = word(*proxy)?;
                 let subject = Self::subject(parsed, token);
                 let mut outgoing =
-                    Outgoing::new(purpose, &seed, &self.settings.mail, subject, rendered.text)?;
+                    Outgoing::new(purpose, &Self::seed(incoming, address), &self.settings.mail, subject, rendered.text)?;
                 outgoing.html = rendered.html;
                 outgoing.to = vec![address.clone()];
                 outgoing.reply_to = token.map(|token| self.settings.mail.reply_to_for(token));
                 if let Some(message_id) = &parsed.message_id {
                     outgoing = outgoing.answering(message_id, &parsed.references);
                 }
-                crate::outbox::queued(
-                    &outgoing,
-                    Some(intern),
-                    Some(incoming.message_ref),
-                    &self.settings.mail,
-                )
+                crate::outbox::queued(&outgoing, Some(intern), Some(incoming.message_ref), &self.settings.mail)
             })
             .collect()
+    }
+
+    /// What an answer's Message-ID is derived from: the message answered
+    /// (its Message-ID and content hash) and the recipient.
+    fn seed(incoming: Incoming<'_>, address: &Email) -> String {
+        format!("{}|{}|{}", incoming.message_id.unwrap_or("no-message-id"), incoming.content_hash, address)
     }
 
     /// `Re: <the intern's subject>`, with the personal reference added when

@@ -1,4 +1,4 @@
-//! `choixbot run`: the daemon that collects the replies. Four tasks share
+//! `choixbot run`: the daemon that collects the replies. Five tasks share
 //! one shutdown signal:
 //! - the mailbox loop ([`daemon`]) fetches, decides and records each reply
 //!   ([`process`]), queuing its answers ([`answers`]), and says how the
@@ -7,6 +7,8 @@
 //! - the supervisor ([`Daemon::supervise`]) tells the referents what will
 //!   not heal by itself and, at the deadline, closes the session once the
 //!   mailbox has been read up to it, or holds the list while it cannot be;
+//! - the notice task sends the displacement notices when they are due
+//!   ([`notices`]);
 //! - the retention task deletes the emails' bodies `retention_days` after
 //!   the close (`close::retention`).
 //!
@@ -20,6 +22,7 @@
 mod answers;
 mod authentication;
 mod daemon;
+mod notices;
 mod process;
 mod session;
 
@@ -139,7 +142,7 @@ impl Daemon {
         let wake = Arc::new(tokio::sync::Notify::new());
         let answers = Answers::new(self.templates.clone(), self.settings.clone())?;
         let mut processor =
-            Processor::new(self.store.clone(), self.settings.clone(), answers, wake.clone()).await?;
+            Processor::new(self.store.clone(), self.settings.clone(), answers.clone(), wake.clone()).await?;
         let (stop, stopped) = watch::channel(false);
         let (reading, read) = watch::channel(Reading::default());
 
@@ -152,6 +155,14 @@ impl Daemon {
         let retention = tokio::spawn(close::retention::purge_when_due(
             self.store.clone(),
             self.settings.clone(),
+            stopped.clone(),
+        ));
+        let notices = tokio::spawn(notices::send_when_due(
+            self.store.clone(),
+            self.settings.clone(),
+            answers,
+            self.deadline,
+            wake.clone(),
             stopped.clone(),
         ));
         let settings = self.settings.clone();
@@ -167,6 +178,7 @@ impl Daemon {
         let _ = outbox.await;
         let _ = supervisor.await;
         let _ = retention.await;
+        let _ = notices.await;
         Ok(())
     }
 

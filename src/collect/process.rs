@@ -12,7 +12,10 @@ use std::sync::Arc;
 
 use tracing::{info, warn};
 
+mod apply;
 mod unprocessable;
+
+pub use apply::Applied;
 
 use super::answers::{self, Answers};
 use super::authentication;
@@ -215,7 +218,7 @@ impl Processor {
             recorded_at: now.timestamp_millis(),
         };
         let message_ref = store::record_message(tx, &incoming).await?;
-        self.apply(tx, &decision, message_ref, &parsed, now.timestamp_millis()).await?;
+        let applied = self.apply(tx, &decision, message_ref, &parsed, now.timestamp_millis()).await?;
         let answers = if self.rate_limited(&decision, batch).await? {
             0
         } else {
@@ -226,7 +229,8 @@ impl Processor {
                 received: message.received,
                 after_deadline: now >= self.deadline,
             };
-            let queued = self.answers.for_decision(&decision, &parsed, incoming, &self.session, catalog)?;
+            let queued =
+                self.answers.for_decision(&decision, &parsed, incoming, &self.session, catalog, &applied)?;
             for message in &queued {
                 store::outbox::queue(tx, message, now.timestamp_millis()).await?;
             }
@@ -305,33 +309,6 @@ impl Processor {
         from_us || authentication::has_purpose_header(raw)
     }
 
-    /// Stores what the decision changes: the wishes, or a bounce.
-    async fn apply(
-        &mut self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-        decision: &Decision,
-        message_ref: i64,
-        parsed: &ParsedReply,
-        now_ms: i64,
-    ) -> anyhow::Result<()> {
-        match decision {
-            Decision::Confirmed { intern, wishes } => {
-                store::set_wishes(tx, intern, wishes, store::SOURCE_EMAIL, Some(message_ref), now_ms).await?;
-                self.session.wishes.insert(intern.clone(), wishes.clone());
-            }
-            Decision::Bounce { intern: Some(intern) } => {
-                let detail = format!(
-                    "bounce from {}: {}",
-                    parsed.sender.as_ref().map_or("?", |s| s.as_str()),
-                    parsed.subject
-                );
-                store::record_bounce(tx, intern.as_str(), message_ref, &detail, now_ms).await?;
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
     /// Whether the answers to this decision would exceed the per-sender
     /// limit (a loop breaker: an auto-responder that slips through the
     /// automatic-mail checks still gets a bounded number of answers).
@@ -399,6 +376,7 @@ fn reasons_json(decision: &Decision, parsed: &ParsedReply) -> String {
         Decision::Confirmed { wishes, .. } => {
             serde_json::json!({ "wishes": wishes, "doubts": parsed.doubts })
         }
+        Decision::Command { action, .. } => serde_json::json!({ "command": action.name() }),
         Decision::Ignored { why } => serde_json::json!({ "why": why }),
         Decision::Closed { .. } | Decision::Bounce { .. } => serde_json::json!({}),
     };

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::domain::{ArsId, Email, Group, Post, Token};
-use crate::store::StoredIntern;
+use crate::store::{PendingProxy, StoredIntern};
 
 /// The session as the decisions see it. Built once when the daemon starts
 /// (and again when the call list or the posts change).
@@ -24,6 +24,10 @@ pub struct Directory {
     openings: HashSet<(ArsId, Group)>,
     /// Every ARS number, all groups together.
     known: HashSet<ArsId>,
+    /// The proxy in force of each intern who has one.
+    proxy_of: HashMap<Email, Email>,
+    /// The requests waiting for an `ACCEPTE`, by the designated address.
+    pending: HashMap<Email, PendingProxy>,
 }
 
 impl Directory {
@@ -35,6 +39,7 @@ impl Directory {
             directory.acts_for.entry(intern.email.clone()).or_default().push(intern.email.clone());
             if let Some(proxy) = &intern.proxy_email {
                 directory.acts_for.entry(proxy.clone()).or_default().push(intern.email.clone());
+                directory.proxy_of.insert(intern.email.clone(), proxy.clone());
             }
             directory.tokens.insert(stored.token.clone(), intern.email.clone());
         }
@@ -63,6 +68,11 @@ impl Directory {
         self.tokens.get(token)
     }
 
+    /// The tokens [`Directory::retire_tokens`] added.
+    pub fn retired_tokens(&self) -> Vec<Token> {
+        self.retired.iter().cloned().collect()
+    }
+
     /// Whether `token` was issued to an address no longer on the call list.
     pub fn is_retired(&self, token: &Token) -> bool {
         self.retired.contains(token)
@@ -78,6 +88,34 @@ impl Directory {
 
     pub fn is_open_to(&self, ars_id: &ArsId, group: &Group) -> bool {
         self.openings.contains(&(ars_id.clone(), group.clone()))
+    }
+
+    /// Adds the proxy requests waiting for an acceptance.
+    pub fn with_pending(mut self, pending: impl IntoIterator<Item = PendingProxy>) -> Self {
+        self.pending = pending.into_iter().map(|p| (p.proxy.clone(), p)).collect();
+        self
+    }
+
+    /// The proxy in force of `intern`.
+    pub fn proxy_of(&self, intern: &Email) -> Option<&Email> {
+        self.proxy_of.get(intern)
+    }
+
+    /// The request `address` was sent and has not answered yet.
+    pub fn pending_for(&self, address: &Email) -> Option<&PendingProxy> {
+        self.pending.get(address)
+    }
+
+    /// The request `intern` made that waits for an answer.
+    pub fn pending_of(&self, intern: &Email) -> Option<&PendingProxy> {
+        self.pending.values().find(|p| &p.intern == intern)
+    }
+
+    /// The intern other than `intern` for whom `address` is proxy, or has
+    /// been asked to be: one person holds at most one proxy (seed 000).
+    pub fn proxy_elsewhere(&self, address: &Email, intern: &Email) -> Option<&Email> {
+        let in_force = self.acts_for.get(address).into_iter().flatten().find(|of| *of != address && *of != intern);
+        in_force.or_else(|| self.pending.get(address).map(|p| &p.intern).filter(|of| *of != intern))
     }
 
     /// Every ARS number, as the reply parser wants them.

@@ -10,6 +10,7 @@
 //! answers only ever go to registered addresses: never to a From or Reply-To
 //! read from the incoming message, which anyone can forge.
 
+mod command;
 mod directory;
 mod reason;
 
@@ -17,6 +18,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
+pub use command::Action;
 pub use directory::Directory;
 pub use reason::Reason;
 
@@ -48,6 +50,14 @@ pub enum Decision {
         /// told, at their registered addresses.
         warn_owner: Option<Email>,
     },
+    /// A command that stands (SPEC §11): what it does is `action`.
+    Command {
+        /// The intern the command is for (sent by them or their proxy; for
+        /// `ACCEPTE`, the intern who designated the sender).
+        intern: Email,
+        /// What it does.
+        action: Action,
+    },
     /// The session is closed: the intern gets the "closed" answer.
     Closed {
         /// The intern the reply is for.
@@ -70,6 +80,7 @@ impl Decision {
     pub fn verdict(&self) -> &'static str {
         match self {
             Self::Confirmed { .. } => "confirmed",
+            Self::Command { .. } => "command",
             Self::Rejected { .. } => "rejected",
             Self::Closed { .. } => "closed",
             Self::Bounce { .. } => "bounce",
@@ -80,7 +91,9 @@ impl Decision {
     /// The intern this decision is about, if any.
     pub fn intern(&self) -> Option<&Email> {
         match self {
-            Self::Confirmed { intern, .. } | Self::Closed { intern } => Some(intern),
+            Self::Confirmed { intern, .. } | Self::Command { intern, .. } | Self::Closed { intern } => {
+                Some(intern)
+            }
             Self::Rejected { intern, .. } | Self::Bounce { intern } => intern.as_ref(),
             Self::Ignored { .. } => None,
         }
@@ -121,6 +134,9 @@ pub fn decide(parsed: &ParsedReply, context: Context<'_>) -> Decision {
         Kind::Receipt => return Decision::Ignored { why: "read receipt".into() },
         Kind::Bounce => return Decision::Bounce { intern: bounced_intern(parsed, context.directory) },
         Kind::Choices | Kind::Empty => {}
+    }
+    if let Some(command) = &parsed.command {
+        return command::decide(command, parsed, context);
     }
     let intern = match attribute(parsed, context.directory) {
         Ok(intern) => intern,

@@ -50,6 +50,25 @@ pub enum Reason {
     /// The sender's provider says the message was not sent by them (SPF,
     /// DKIM or DMARC failed in a trusted `Authentication-Results`).
     AuthenticationFailed,
+    /// `PROCURATION` from a proxy: only the intern designates their proxy.
+    ProxyByInternOnly,
+    /// `PROCURATION` followed by something that is no email address.
+    ProxyAddressUnreadable(String),
+    /// `PROCURATION` naming the intern's own address.
+    ProxyIsYourself,
+    /// `PROCURATION` naming the proxy already in force.
+    ProxyAlreadyYours {
+        /// The address named.
+        address: String,
+    },
+    /// The address is already proxy for another intern, or has been asked
+    /// to be: one person holds at most one proxy (seed 000).
+    ProxyTaken {
+        /// The address named.
+        address: String,
+    },
+    /// `ACCEPTE` from an address no request was sent to.
+    NoProxyRequest,
     /// The sender is registered for two interns (as an intern and as a
     /// proxy) and the reply carries no token to tell which.
     AmbiguousSender,

@@ -83,6 +83,7 @@ fn reply(sender: &str, token: Option<Token>, choices: &[&str], invalid: &[&str])
         bounced_message_id: None,
         notes: vec![],
         doubts: Vec::new(),
+        command: None,
     }
 }
 

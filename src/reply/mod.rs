@@ -9,12 +9,14 @@
 //! 3. [`quotes`] and [`signature`]: keep only the lines the intern wrote;
 //! 4. [`numbers`]: the grammar that finds the numbers in choice position;
 //! 5. [`token`]: the personal reference, from a plus address or the subject;
-//! 6. [`doubts`]: the words that may change what the numbers mean.
+//! 6. [`doubts`]: the words that may change what the numbers mean;
+//! 7. [`command`]: a command (`STATUT`, `PROCURATION …`) instead of a list.
 //!
 //! Work is bounded (see the `MAX_*` constants) so that a hostile or absurd
 //! message (20 MB, 100 nested parts) costs little and never panics.
 
 mod classify;
+mod command;
 mod doubts;
 mod html;
 mod mime;
@@ -28,6 +30,7 @@ use std::collections::HashSet;
 
 use crate::domain::{ArsId, Email, Token};
 
+pub use command::{Command, ProxyTarget};
 pub use report::{content_hash, explain, to_json};
 
 /// Only this many bytes of the chosen body are read (the intern's answer is
@@ -116,6 +119,10 @@ pub struct ParsedReply {
     /// Why the reading may not be what the intern meant: short French
     /// sentences quoting the words; empty when the reading is sure.
     pub doubts: Vec<String>,
+    /// A command written instead of a list (SPEC §11). When there is one,
+    /// the message holds no choices: `choices` and `invalid` are empty and
+    /// the kind is [`Kind::Empty`].
+    pub command: Option<Command>,
 }
 
 /// The `<…>` identifiers of a References header, at most 50 (a thread that
@@ -147,6 +154,7 @@ pub fn parse(raw: &[u8], known: &KnownPosts) -> ParsedReply {
         bounced_message_id: None,
         notes: envelope.notes.clone(),
         doubts: Vec::new(),
+        command: None,
     };
     if let Some(automatic) = classify::automatic(&envelope) {
         parsed.kind = automatic.kind;
@@ -165,6 +173,12 @@ pub fn parse(raw: &[u8], known: &KnownPosts) -> ParsedReply {
             .push(format!("only the first {MAX_OWN_TEXT_BYTES} bytes of the intern's text were read"));
     }
     let numbers = numbers::choice_numbers(&own_text);
+    if let Some((command, place)) = command::find(&own_text, &parsed.subject, !numbers.is_empty()) {
+        parsed.notes.push(format!("the command {} was read in {place}", command.word()));
+        parsed.command = Some(command);
+        parsed.own_text = own_text;
+        return parsed;
+    }
     if numbers.len() >= MAX_CANDIDATES {
         parsed.notes.push(format!("only the first {MAX_CANDIDATES} numbers were considered"));
     }

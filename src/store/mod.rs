@@ -15,8 +15,10 @@
 mod follow_up;
 pub mod lease;
 mod mail;
+pub mod notices;
 pub mod outbox;
 pub mod person;
+pub mod proxies;
 mod purge;
 mod session;
 
@@ -35,6 +37,8 @@ pub use follow_up::{BounceRow, ToCheckRow, UnansweredRow};
 pub use mail::{
     record_bounce, record_message, set_position, AuditMessage, Incoming, MailCounts, MailboxPosition,
 };
+pub use notices::{DueNotice, NoticeCounts, NoticeState};
+pub use proxies::{PendingProxy, ProxyChange};
 pub use purge::{Purged, PURGED_AT};
 pub use session::{revision, set_state, set_wishes, Replaced, StoredIntern, SOURCE_EMAIL, SOURCE_IMPORT};
 

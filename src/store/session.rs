@@ -132,11 +132,15 @@ impl Store {
             .collect()
     }
 
-    /// The call list with tokens, by group then rank.
+    /// The call list with tokens, by group then rank. Each intern's proxy
+    /// is the one in force: the call list's, unless the intern designated
+    /// or revoked one by email since (`store::proxies`).
     pub async fn interns(&self) -> anyhow::Result<Vec<StoredIntern>> {
         let rows = sqlx::query(
-            "SELECT i.email, i.grp, i.rank, i.last_name, i.first_name, i.choice_type, i.proxy_email, t.token \
-             FROM interns i JOIN tokens t ON t.email = i.email ORDER BY i.grp, i.rank",
+            "SELECT i.email, i.grp, i.rank, i.last_name, i.first_name, i.choice_type, \
+             CASE WHEN p.overridden = 1 THEN p.active ELSE i.proxy_email END, t.token \
+             FROM interns i JOIN tokens t ON t.email = i.email LEFT JOIN proxies p ON p.email = i.email \
+             ORDER BY i.grp, i.rank",
         )
         .fetch_all(self.pool())
         .await?;

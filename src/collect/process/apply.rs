@@ -1,0 +1,115 @@
+//! Recording what a decision changes, in the batch's transaction, and
+//! keeping the session in memory in step: the wishes (and who they
+//! displaced), a bounce, and what a command changes (SPEC §11).
+
+use sqlx::{Any, Transaction};
+
+use super::Processor;
+use crate::decide::{Action, Decision};
+use crate::domain::{Email, Token};
+use crate::reply::ParsedReply;
+use crate::store::{self, notices, proxies, PendingProxy};
+
+/// What recording a decision produced that its answers need.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// The token of a proxy request (`PROCURATION adresse`): the request
+    /// sent to that address carries it.
+    pub proxy_token: Option<Token>,
+    /// The wishes `ANNULER` withdrew.
+    pub withdrawn: Vec<crate::domain::ArsId>,
+}
+
+impl Processor {
+    /// Stores what the decision changes.
+    pub(super) async fn apply(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        decision: &Decision,
+        message_ref: i64,
+        parsed: &ParsedReply,
+        now_ms: i64,
+    ) -> anyhow::Result<Applied> {
+        match decision {
+            Decision::Confirmed { intern, wishes } => {
+                self.replace_wishes(tx, intern, wishes, message_ref, now_ms).await?;
+            }
+            Decision::Command { intern, action } => return self.command(tx, intern, action, message_ref, now_ms).await,
+            Decision::Bounce { intern: Some(intern) } => {
+                let detail = format!(
+                    "bounce from {}: {}",
+                    parsed.sender.as_ref().map_or("?", |s| s.as_str()),
+                    parsed.subject
+                );
+                store::record_bounce(tx, intern.as_str(), message_ref, &detail, now_ms).await?;
+            }
+            _ => {}
+        }
+        Ok(Applied::default())
+    }
+
+    async fn command(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        intern: &Email,
+        action: &Action,
+        message_ref: i64,
+        now_ms: i64,
+    ) -> anyhow::Result<Applied> {
+        let mut applied = Applied::default();
+        match action {
+            Action::Status | Action::Posts | Action::Help => {}
+            Action::Cancel => {
+                applied.withdrawn = self.session.wishes.get(intern).cloned().unwrap_or_default();
+                self.replace_wishes(tx, intern, &[], message_ref, now_ms).await?;
+            }
+            Action::Notices(on) => {
+                notices::set_muted(tx, intern, !on).await?;
+                self.session.set_muted(intern, !on);
+            }
+            Action::RequestProxy(proxy) => {
+                let token = Token::generate();
+                proxies::request(tx, intern, proxy, &token, now_ms).await?;
+                self.session.request_proxy(PendingProxy {
+                    intern: intern.clone(),
+                    proxy: proxy.clone(),
+                    token: token.clone(),
+                    requested_at: now_ms,
+                });
+                applied.proxy_token = Some(token);
+            }
+            Action::RevokeProxy { .. } => {
+                proxies::revoke(tx, intern, now_ms).await?;
+                self.session.set_proxy(intern, None);
+            }
+            Action::AcceptProxy { proxy, .. } => {
+                proxies::accept(tx, intern, proxy, now_ms).await?;
+                self.session.set_proxy(intern, Some(proxy.clone()));
+            }
+        }
+        Ok(applied)
+    }
+
+    /// Replaces `intern`'s wishes (none: `ANNULER`), and records a notice
+    /// for each other intern who lost their provisional post because of
+    /// it, until the deadline. Any notice pending for `intern` is dropped:
+    /// their answer gives their provisional result.
+    async fn replace_wishes(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        intern: &Email,
+        wishes: &[crate::domain::ArsId],
+        message_ref: i64,
+        now_ms: i64,
+    ) -> anyhow::Result<()> {
+        store::set_wishes(tx, intern, wishes, store::SOURCE_EMAIL, Some(message_ref), now_ms).await?;
+        let displaced = self.session.set_wishes(intern, wishes.to_vec());
+        notices::forget(tx, intern).await?;
+        if now_ms < self.deadline.timestamp_millis() {
+            for displaced in displaced {
+                notices::displaced(tx, &displaced.intern, &displaced.lost, now_ms).await?;
+            }
+        }
+        Ok(())
+    }
+}
