@@ -27,7 +27,12 @@ pub struct Standing {
 
 /// Every post of `posts` (the group's) for `intern`, in the order given;
 /// `allocation` is the group's provisional allocation.
-pub fn standing(posts: &[Post], allocation: &[Assignment], intern: &Intern, supernumerary_cap: u32) -> Vec<Standing> {
+pub fn standing(
+    posts: &[Post],
+    allocation: &[Assignment],
+    intern: &Intern,
+    supernumerary_cap: u32,
+) -> Vec<Standing> {
     #[derive(Default)]
     struct Uses {
         assigned: u32,
@@ -105,8 +110,12 @@ mod tests {
         .into();
         let taken = [(interns[1].email.clone(), vec![ArsId::parse("200").unwrap()])];
         let wishes: HashMap<_, _> = wishes.into_iter().chain(taken).collect();
-        let allocation =
-            allocate(AllocationInput { posts: &posts, interns: &interns, wishes: &wishes, supernumerary_cap: 1 });
+        let allocation = allocate(AllocationInput {
+            posts: &posts,
+            interns: &interns,
+            wishes: &wishes,
+            supernumerary_cap: 1,
+        });
         let for_second = standing(&posts, &allocation.assignments, &interns[1], 1);
         assert_eq!((for_second[0].obtainable, for_second[0].places_left), (false, 0));
         // 200 is the second intern's own: obtainable at their rank.

@@ -51,8 +51,8 @@ pub use closing::{
 };
 pub use commands::sample::CommandSamples;
 pub use commands::{
-    CancelledContext, HelpContext, NoticeContext, NotificationsContext, PostStanding, PostsContext, ProxyContext,
-    ProxyEvent, ProxyRequestContext, StatusContext,
+    CancelledContext, HelpContext, NoticeContext, NotificationsContext, PostStanding, PostsContext,
+    ProxyContext, ProxyEvent, ProxyRequestContext, StatusContext,
 };
 pub use compose::{
     derived_message_id, Attachment, AutoSubmitted, Outgoing, Purpose, CSV_CONTENT_TYPE, PURPOSE_HEADER,

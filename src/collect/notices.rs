@@ -59,7 +59,9 @@ pub async fn send_when_due(
             Ok(true) => return,
             Ok(false) => {}
             Err(error) if store::lease::is_lease_error(&error) => return,
-            Err(error) => warn!("displacement notices: {error:#}; trying again in {} s", LOOK_AGAIN.as_secs()),
+            Err(error) => {
+                warn!("displacement notices: {error:#}; trying again in {} s", LOOK_AGAIN.as_secs())
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(LOOK_AGAIN) => {}
@@ -71,7 +73,12 @@ pub async fn send_when_due(
 
 /// Queues every notice due now, in one transaction; returns how many
 /// interns were told.
-async fn send_due(store: &Store, settings: &Settings, answers: &Answers, interval: Duration) -> anyhow::Result<usize> {
+async fn send_due(
+    store: &Store,
+    settings: &Settings,
+    answers: &Answers,
+    interval: Duration,
+) -> anyhow::Result<usize> {
     let (settle_ms, interval_ms) = (SETTLE.as_millis() as i64, interval.as_millis() as i64);
     if store.due_notices(store.now_ms(), settle_ms, interval_ms).await?.is_empty() {
         return Ok(0);

@@ -160,7 +160,9 @@ impl SessionData {
             .zip(&members.allocation)
             .filter(|(was, _)| &was.email != intern)
             .filter_map(|(was, now)| match was.ars_id {
-                Some(lost) if now.ars_id.as_ref() != Some(&lost) => Some(Displaced { intern: was.email, lost }),
+                Some(lost) if now.ars_id.as_ref() != Some(&lost) => {
+                    Some(Displaced { intern: was.email, lost })
+                }
                 _ => None,
             })
             .collect()

@@ -95,7 +95,12 @@ pub(super) fn decide(command: &Command, parsed: &ParsedReply, context: Context<'
 
 /// `PROCURATION …`, from the intern themselves only: a proxy chooses for
 /// the intern, but does not hand that on.
-fn proxy(target: &ProxyTarget, parsed: &ParsedReply, intern: &Email, context: Context<'_>) -> Result<Action, Reason> {
+fn proxy(
+    target: &ProxyTarget,
+    parsed: &ParsedReply,
+    intern: &Email,
+    context: Context<'_>,
+) -> Result<Action, Reason> {
     let directory = context.directory;
     if parsed.sender.as_ref() != Some(intern) {
         return Err(Reason::ProxyByInternOnly);

@@ -114,7 +114,8 @@ impl Directory {
     /// The intern other than `intern` for whom `address` is proxy, or has
     /// been asked to be: one person holds at most one proxy (seed 000).
     pub fn proxy_elsewhere(&self, address: &Email, intern: &Email) -> Option<&Email> {
-        let in_force = self.acts_for.get(address).into_iter().flatten().find(|of| *of != address && *of != intern);
+        let in_force =
+            self.acts_for.get(address).into_iter().flatten().find(|of| *of != address && *of != intern);
         in_force.or_else(|| self.pending.get(address).map(|p| &p.intern).filter(|of| *of != intern))
     }
 

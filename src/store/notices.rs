@@ -160,9 +160,11 @@ pub async fn forget(tx: &mut Transaction<'static, Any>, intern: &Email) -> anyho
 
 /// Drops every pending notice (the deadline has passed: results follow).
 pub async fn forget_all(tx: &mut Transaction<'static, Any>) -> anyhow::Result<u64> {
-    let done = sqlx::query("UPDATE notices SET lost_ars_id = NULL, pending_since = NULL WHERE pending_since IS NOT NULL")
-        .execute(&mut **tx)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE notices SET lost_ars_id = NULL, pending_since = NULL WHERE pending_since IS NOT NULL",
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(done.rows_affected())
 }
 
@@ -181,7 +183,11 @@ pub async fn sent(tx: &mut Transaction<'static, Any>, intern: &Email, now_ms: i6
 
 /// `NOTIFS NON` (`muted`) or `NOTIFS OUI`. Turning them off drops the one
 /// pending.
-pub async fn set_muted(tx: &mut Transaction<'static, Any>, intern: &Email, muted: bool) -> anyhow::Result<()> {
+pub async fn set_muted(
+    tx: &mut Transaction<'static, Any>,
+    intern: &Email,
+    muted: bool,
+) -> anyhow::Result<()> {
     sqlx::query(
         "INSERT INTO notices (email, muted) VALUES ($1, $2) ON CONFLICT (email) DO UPDATE SET muted = excluded.muted, \
          lost_ars_id = CASE WHEN excluded.muted = 1 THEN NULL ELSE notices.lost_ars_id END, \

@@ -184,7 +184,12 @@ impl CancelledContext {
         withdrawn: &[ArsId],
         posts: &PostCatalog<'_>,
     ) -> Self {
-        Self { session, intern: intern.into(), proxy, withdrawn: WishLine::list(withdrawn, &intern.group, posts) }
+        Self {
+            session,
+            intern: intern.into(),
+            proxy,
+            withdrawn: WishLine::list(withdrawn, &intern.group, posts),
+        }
     }
 }
 
@@ -235,7 +240,13 @@ pub struct ProxyContext {
 }
 
 impl ProxyContext {
-    pub fn new(session: SessionFacts, intern: &Intern, proxy: bool, event: ProxyEvent, address: &str) -> Self {
+    pub fn new(
+        session: SessionFacts,
+        intern: &Intern,
+        proxy: bool,
+        event: ProxyEvent,
+        address: &str,
+    ) -> Self {
         Self { session, intern: intern.into(), proxy, event, address: address.to_string() }
     }
 }

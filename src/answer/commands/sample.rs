@@ -1,8 +1,8 @@
 //! Sample contexts of the commands' answers, for [`super::super::Templates::check`].
 
 use super::{
-    CancelledContext, HelpContext, NoticeContext, NotificationsContext, PostsContext, ProxyContext, ProxyEvent,
-    ProxyRequestContext, StatusContext,
+    CancelledContext, HelpContext, NoticeContext, NotificationsContext, PostsContext, ProxyContext,
+    ProxyEvent, ProxyRequestContext, StatusContext,
 };
 use crate::allocation::{standing, Assignment, Status};
 use crate::answer::catalog::PostCatalog;

@@ -34,7 +34,9 @@ impl Processor {
             Decision::Confirmed { intern, wishes } => {
                 self.replace_wishes(tx, intern, wishes, message_ref, now_ms).await?;
             }
-            Decision::Command { intern, action } => return self.command(tx, intern, action, message_ref, now_ms).await,
+            Decision::Command { intern, action } => {
+                return self.command(tx, intern, action, message_ref, now_ms).await
+            }
             Decision::Bounce { intern: Some(intern) } => {
                 let detail = format!(
                     "bounce from {}: {}",
