@@ -12,13 +12,13 @@ mod commands;
 
 use std::sync::Arc;
 
+use super::process::Applied;
 use crate::answer::{
     subject, ClosedContext, ConfirmationContext, Outgoing, PostCatalog, Purpose, Reason, RejectionContext,
     Rendered, SessionFacts, Templates,
 };
 use crate::decide::Decision;
 use crate::domain::{Email, Token};
-use super::process::Applied;
 use crate::reply::ParsedReply;
 use crate::settings::Settings;
 use crate::store::outbox::Queued;
@@ -88,7 +88,9 @@ impl Answers {
     ) -> anyhow::Result<Vec<Queued>> {
         let answering = Answering { parsed, incoming, session };
         match decision {
-            Decision::Command { intern, action } => self.command(&answering, catalog, intern, action, applied),
+            Decision::Command { intern, action } => {
+                self.command(&answering, catalog, intern, action, applied)
+            }
             Decision::Confirmed { intern, wishes } => {
                 let Some(assignment) = session.provisional(intern) else { return Ok(Vec::new()) };
                 let profile = session.intern(intern).expect("confirmed interns are known");
@@ -183,15 +185,25 @@ impl Answers {
             .map(|(address, proxy)| {
                 let rendered = word(*proxy)?;
                 let subject = Self::subject(parsed, token);
-                let mut outgoing =
-                    Outgoing::new(purpose, &Self::seed(incoming, address), &self.settings.mail, subject, rendered.text)?;
+                let mut outgoing = Outgoing::new(
+                    purpose,
+                    &Self::seed(incoming, address),
+                    &self.settings.mail,
+                    subject,
+                    rendered.text,
+                )?;
                 outgoing.html = rendered.html;
                 outgoing.to = vec![address.clone()];
                 outgoing.reply_to = token.map(|token| self.settings.mail.reply_to_for(token));
                 if let Some(message_id) = &parsed.message_id {
                     outgoing = outgoing.answering(message_id, &parsed.references);
                 }
-                crate::outbox::queued(&outgoing, Some(intern), Some(incoming.message_ref), &self.settings.mail)
+                crate::outbox::queued(
+                    &outgoing,
+                    Some(intern),
+                    Some(incoming.message_ref),
+                    &self.settings.mail,
+                )
             })
             .collect()
     }

@@ -14,8 +14,8 @@
 use super::{Answering, Answers};
 use crate::allocation::standing;
 use crate::answer::{
-    subject, CancelledContext, HelpContext, NoticeContext, NotificationsContext, Outgoing, PostCatalog, PostsContext,
-    ProxyContext, ProxyEvent, ProxyRequestContext, Purpose, Rendered, StatusContext,
+    subject, CancelledContext, HelpContext, NoticeContext, NotificationsContext, Outgoing, PostCatalog,
+    PostsContext, ProxyContext, ProxyEvent, ProxyRequestContext, Purpose, Rendered, StatusContext,
 };
 use crate::collect::process::Applied;
 use crate::collect::session::SessionData;
@@ -64,16 +64,22 @@ impl Answers {
                 self.templates.help(&HelpContext::new(self.facts.clone(), profile, proxy, catalog))
             }),
             Action::Cancel => self.to_each_address(Purpose::Command, answering, intern, |proxy| {
-                let context = CancelledContext::new(self.facts.clone(), profile, proxy, &applied.withdrawn, catalog);
+                let context =
+                    CancelledContext::new(self.facts.clone(), profile, proxy, &applied.withdrawn, catalog);
                 self.templates.cancelled(&context)
             }),
             Action::Notices(on) => self.to_each_address(Purpose::Command, answering, intern, |proxy| {
-                let context =
-                    NotificationsContext { session: self.facts.clone(), intern: profile.into(), proxy, on: *on };
+                let context = NotificationsContext {
+                    session: self.facts.clone(),
+                    intern: profile.into(),
+                    proxy,
+                    on: *on,
+                };
                 self.templates.notifications(&context)
             }),
             Action::RequestProxy(address) => {
-                let mut queued = self.proxy_event(answering, intern, &sender, ProxyEvent::Requested, address)?;
+                let mut queued =
+                    self.proxy_event(answering, intern, &sender, ProxyEvent::Requested, address)?;
                 if let Some(token) = &applied.proxy_token {
                     queued.push(self.proxy_request(answering, intern, address, token)?);
                 }
@@ -81,7 +87,8 @@ impl Answers {
             }
             Action::AcceptProxy { proxy, previous } => {
                 let everyone = self.registered(session, intern);
-                let mut queued = self.proxy_event(answering, intern, &everyone, ProxyEvent::Accepted, proxy)?;
+                let mut queued =
+                    self.proxy_event(answering, intern, &everyone, ProxyEvent::Accepted, proxy)?;
                 if let Some(previous) = previous.as_ref().filter(|previous| *previous != proxy) {
                     queued.extend(self.to_former(answering, intern, previous, ProxyEvent::Ended)?);
                 }
@@ -91,7 +98,8 @@ impl Answers {
                 let address = previous.as_ref().map_or(String::new(), ToString::to_string);
                 let own = [(intern.clone(), false)];
                 let mut queued = self.to_addresses(Purpose::Command, answering, intern, &own, |proxy| {
-                    let context = ProxyContext::new(self.facts.clone(), profile, proxy, ProxyEvent::Revoked, &address);
+                    let context =
+                        ProxyContext::new(self.facts.clone(), profile, proxy, ProxyEvent::Revoked, &address);
                     self.templates.proxy(&context)
                 })?;
                 for (former, event) in [(previous, ProxyEvent::Ended), (pending, ProxyEvent::Withdrawn)] {
@@ -153,7 +161,12 @@ impl Answers {
         let subject = subject::proxy(&self.facts.name);
         let seed = super::Answers::seed(answering.incoming, former);
         let outgoing = self.outgoing(Purpose::Command, &seed, subject, rendered, former, None)?;
-        Ok(vec![crate::outbox::queued(&outgoing, Some(intern), Some(answering.incoming.message_ref), &self.settings.mail)?])
+        Ok(vec![crate::outbox::queued(
+            &outgoing,
+            Some(intern),
+            Some(answering.incoming.message_ref),
+            &self.settings.mail,
+        )?])
     }
 
     /// The request to the address `intern` designated, carrying `token`.
@@ -174,8 +187,14 @@ impl Answers {
         let rendered = self.templates.proxy_request(&context)?;
         let subject = subject::proxy_request(&self.facts.name, token.as_str());
         let seed = super::Answers::seed(answering.incoming, address);
-        let outgoing = self.outgoing(Purpose::ProxyRequest, &seed, subject, rendered, address, Some(token))?;
-        crate::outbox::queued(&outgoing, Some(intern), Some(answering.incoming.message_ref), &self.settings.mail)
+        let outgoing =
+            self.outgoing(Purpose::ProxyRequest, &seed, subject, rendered, address, Some(token))?;
+        crate::outbox::queued(
+            &outgoing,
+            Some(intern),
+            Some(answering.incoming.message_ref),
+            &self.settings.mail,
+        )
     }
 
     /// The displacement notice `due`, to every registered address of its
@@ -200,8 +219,14 @@ impl Answers {
         let queued = profile
             .registered_addresses()
             .map(|(address, proxy)| {
-                let context =
-                    NoticeContext::new(self.facts.clone(), profile, proxy, &due.lost, (&wishes, &now), catalog);
+                let context = NoticeContext::new(
+                    self.facts.clone(),
+                    profile,
+                    proxy,
+                    &due.lost,
+                    (&wishes, &now),
+                    catalog,
+                );
                 let rendered = self.templates.notice(&context)?;
                 let subject = subject::notice(&self.facts.name, stored.token.as_str());
                 let seed = format!("notice|{intern}|{}|{address}", due.since_ms);
