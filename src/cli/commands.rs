@@ -238,6 +238,8 @@ async fn status(cli: &Cli, json: bool) -> Result<()> {
         follow_up: super::follow_up::FollowUp::read(&store, &snapshot.interns).await?,
         close: close_status(&store, settings.as_ref()).await?,
         lease: super::lease::LeaseStatus::read(&store, session_tz(settings.as_ref())).await?,
+        proxies: store.proxy_changes().await?,
+        notices: store.notice_counts().await?,
     };
     store.close().await;
     if json {

@@ -217,5 +217,10 @@ pub async fn audit(database_url: &str, email: &str, raw: Option<i64>) -> Result<
     let messages = store.audit_messages(address.as_str()).await?;
     let outbox = store.audit_outbox(address.as_str()).await?;
     print!("{}", super::report::audit(&address, &messages, &outbox));
+    let proxies = store.proxy_changes().await?;
+    let proxy = proxies
+        .iter()
+        .find(|p| p.intern == address.as_str() || p.active.as_deref() == Some(address.as_str()));
+    print!("{}", super::report::commands_audit(proxy, &store.notice_state(&address).await?));
     Ok(())
 }

@@ -8,7 +8,7 @@ use super::snapshot::Snapshot;
 use crate::allocation::Status as AssignmentStatus;
 use crate::domain::Email;
 use crate::store::outbox::AuditOutbox;
-use crate::store::{AuditMessage, MailCounts};
+use crate::store::{AuditMessage, MailCounts, NoticeCounts, NoticeState, ProxyChange};
 
 /// One group's line in `status`.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -132,6 +132,11 @@ pub struct Status {
     pub close: CloseStatus,
     /// Which process acts on the mail, and which stand by.
     pub lease: super::lease::LeaseStatus,
+    /// The proxies designated or revoked by email (`PROCURATION`), pending
+    /// and accepted.
+    pub proxies: Vec<ProxyChange>,
+    /// The displacement notices: sent, pending, turned off.
+    pub notices: NoticeCounts,
 }
 
 /// Where the close stands, for `status`.
@@ -215,9 +220,65 @@ impl Status {
                 text.push_str(&format!("  {purpose} to {recipients}: {error}\n"));
             }
         }
+        text.push_str(&proxies_text(&self.proxies));
+        let n = &self.notices;
+        if n.sent + n.pending + n.muted > 0 {
+            text.push_str(&format!(
+                "\nDisplacement notices: {} sent, {} waiting for their time, {} intern(s) turned them off (NOTIFS NON).\n",
+                n.sent, n.pending, n.muted
+            ));
+        }
         text.push_str(&self.follow_up.to_text(self.closed_at.is_some()));
         text
     }
+}
+
+/// The proxies changed by email, one line each.
+fn proxies_text(proxies: &[ProxyChange]) -> String {
+    if proxies.is_empty() {
+        return String::new();
+    }
+    let mut text = "\nProxies by email (PROCURATION):\n".to_string();
+    for proxy in proxies {
+        text.push_str(&format!("  {:<40} {}\n", proxy.intern, proxy_line(proxy)));
+    }
+    text
+}
+
+/// Where one intern's proxy stands, in words.
+pub fn proxy_line(proxy: &ProxyChange) -> String {
+    let mut parts = Vec::new();
+    match (&proxy.active, proxy.accepted_at) {
+        (Some(active), Some(at)) => parts.push(format!("proxy {active}, accepted {}", when(at))),
+        (Some(active), None) => parts.push(format!("proxy {active}")),
+        (None, _) if proxy.overridden => parts.push("no proxy (revoked by email)".to_string()),
+        (None, _) => {}
+    }
+    if let Some(pending) = &proxy.pending {
+        let since = proxy.requested_at.map(|at| format!(" since {}", when(at))).unwrap_or_default();
+        parts.push(format!("asked {pending}{since}, waiting for ACCEPTE"));
+    }
+    parts.join("; ")
+}
+
+/// `audit`'s lines on the commands' state: the proxy and the notices.
+pub fn commands_audit(proxy: Option<&ProxyChange>, notices: &NoticeState) -> String {
+    let mut text = String::new();
+    if let Some(proxy) = proxy {
+        text.push_str(&format!("Proxy by email: {}\n", proxy_line(proxy)));
+    }
+    let last = notices.last_sent_at.map(|at| format!(", the last on {}", when(at))).unwrap_or_default();
+    text.push_str(&format!(
+        "Displacement notices: {}; {} sent{last}{}\n",
+        if notices.muted { "turned off (NOTIFS NON)" } else { "on" },
+        notices.sent,
+        notices
+            .pending_lost
+            .as_ref()
+            .map(|lost| format!("; one waiting (lost post {lost})"))
+            .unwrap_or_default()
+    ));
+    text
 }
 
 /// The history of one intern, for `audit`.
