@@ -442,7 +442,27 @@ fn an_override_replaces_only_its_template() {
     assert_eq!(templates.result(&samples.result).unwrap().text, "Résultat pour Zoé");
     let builtin = Templates::load(None).unwrap();
     assert_eq!(templates.closed(&samples.closed).unwrap(), builtin.closed(&samples.closed).unwrap());
-    assert_eq!(template_names().count(), 12);
+    // 12 for the list by email, 16 for the answers to the commands and the
+    // notices (SPEC §11), each in text and HTML.
+    assert_eq!(template_names().count(), 28);
+}
+
+#[test]
+fn the_answers_to_the_commands_can_be_reworded_like_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("status.txt.tera"),
+        "Statut de {{ intern.first_name }} : {{ result.status }}",
+    )
+    .unwrap();
+    let templates = Templates::load(Some(dir.path())).unwrap();
+    templates.check().unwrap();
+    let samples = choixbot::answer::CommandSamples::new();
+    let status = templates.status(&samples.status).unwrap();
+    assert_eq!((status.text.as_str(), status.html), ("Statut de Zoé : assigned", None));
+    let builtin = Templates::load(None).unwrap();
+    assert_eq!(templates.notice(&samples.notice).unwrap(), builtin.notice(&samples.notice).unwrap());
+    assert!(builtin.notice(&samples.notice).unwrap().text.contains("a pris le poste n° 4521"));
 }
 
 #[test]

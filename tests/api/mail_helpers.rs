@@ -152,12 +152,18 @@ timeout_seconds = 15
         what: &str,
         matches: impl Fn(&str, &str) -> bool,
     ) -> Vec<u8> {
+        self.wait_for_raw(address, what, |raw| {
+            let (subject, text) = subject_and_text(raw);
+            matches(&subject, &text)
+        })
+    }
+
+    /// Waits (60 s at most, then fails loudly) for a message in `address`'s
+    /// mailbox whose raw bytes `matches` accepts, and returns it.
+    pub fn wait_for_raw(&self, address: &str, what: &str, matches: impl Fn(&[u8]) -> bool) -> Vec<u8> {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
-            let found = self.mailbox(address).into_iter().find(|raw| {
-                let (subject, text) = subject_and_text(raw);
-                matches(&subject, &text)
-            });
+            let found = self.mailbox(address).into_iter().find(|raw| matches(raw));
             if let Some(raw) = found {
                 return raw;
             }

@@ -7,6 +7,7 @@ mod ars_list;
 mod check;
 mod cli_import;
 mod cli_session;
+mod commands;
 mod crowd;
 mod deadline;
 mod doubts;
