@@ -115,9 +115,11 @@ impl Store {
     /// Notices sent, pending and turned off, all interns together.
     pub async fn notice_counts(&self) -> anyhow::Result<NoticeCounts> {
         let row = sqlx::query(
-            "SELECT COALESCE(SUM(sent), 0), \
-             COALESCE(SUM(CASE WHEN pending_since IS NOT NULL AND muted = 0 THEN 1 ELSE 0 END), 0), \
-             COALESCE(SUM(muted), 0) FROM notices",
+            // PostgreSQL sums integers into NUMERIC, which the Any driver
+            // cannot read: cast back, which SQLite accepts as well.
+            "SELECT CAST(COALESCE(SUM(sent), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN pending_since IS NOT NULL AND muted = 0 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(muted), 0) AS BIGINT) FROM notices",
         )
         .fetch_one(self.pool())
         .await?;
