@@ -2,7 +2,9 @@
 //! JSON object, to answer an access request (RGPD art. 15; art. 20 asks for
 //! a "structured, commonly used, machine-readable" format): who they are on
 //! the call list, every message from or for them with its date, decision
-//! and text, their wishes as recorded over time, and their result.
+//! and text, their wishes as recorded over time, their result, the
+//! proxies designated by email that name them, and their displacement
+//! notices.
 
 use serde_json::{json, Value};
 
@@ -10,7 +12,7 @@ use super::snapshot::Snapshot;
 use crate::domain::{Email, Intern};
 use crate::store::outbox::AuditOutbox;
 use crate::store::person::WishRow;
-use crate::store::{AuditMessage, Store};
+use crate::store::{AuditMessage, ProxyChange, Store};
 use crate::{Error, Result};
 
 /// The JSON object for `address`; bad input when the session knows
@@ -21,7 +23,14 @@ pub async fn export(store: &Store, snapshot: &Snapshot, address: &Email) -> Resu
         snapshot.interns.iter().filter(|i| i.proxy_email.as_ref() == Some(address)).collect();
     let received = store.received_about(address.as_str()).await?;
     let sent = store.sent_about(address.as_str()).await?;
-    if intern.is_none() && proxy_for.is_empty() && received.is_empty() && sent.is_empty() {
+    let by_email: Vec<ProxyChange> =
+        store.proxy_changes().await?.into_iter().filter(|p| concerns(p, address)).collect();
+    if intern.is_none()
+        && proxy_for.is_empty()
+        && by_email.is_empty()
+        && received.is_empty()
+        && sent.is_empty()
+    {
         return Err(Error::bad_input(format!(
             "nothing is held about {address}: not on the call list, no proxy, no message from or for it"
         )));
@@ -29,6 +38,10 @@ pub async fn export(store: &Store, snapshot: &Snapshot, address: &Email) -> Resu
     let history = match intern {
         Some(intern) => store.wish_history_of(intern.email.as_str()).await?,
         None => Vec::new(),
+    };
+    let notices = match intern {
+        Some(intern) => Some(store.notice_state(&intern.email).await?),
+        None => None,
     };
     let closed = store.state(crate::close::CLOSED_AT).await?.is_some();
     let mut messages: Vec<(i64, Value)> =
@@ -42,6 +55,13 @@ pub async fn export(store: &Store, snapshot: &Snapshot, address: &Email) -> Resu
         "wishes": intern.and_then(|i| snapshot.wishes.get(&i.email)).cloned().unwrap_or_default(),
         "wish_history": history.iter().map(wish_json).collect::<Vec<_>>(),
         "result": intern.and_then(|i| result_json(snapshot, i, closed)),
+        "proxies_by_email": by_email.iter().map(proxy_json).collect::<Vec<_>>(),
+        "notices": notices.map(|n| json!({
+            "muted": n.muted,
+            "sent": n.sent,
+            "last_sent_at": n.last_sent_at.and_then(instant),
+            "pending_lost_ars_id": n.pending_lost,
+        })),
         "messages": messages.into_iter().map(|(_, m)| m).collect::<Vec<_>>(),
         "exported_at": store.clock().now().to_rfc3339(),
     }))
@@ -56,6 +76,24 @@ fn intern_json(intern: &Intern) -> Value {
         "rank": intern.rank.get(),
         "choice_type": intern.choice_type.label(),
         "proxy_email": intern.proxy_email,
+    })
+}
+
+/// Whether the proxy change `p` names `address`: as the intern, their
+/// proxy, or the address they asked.
+fn concerns(p: &ProxyChange, address: &Email) -> bool {
+    let address = address.as_str();
+    p.intern == address || p.active.as_deref() == Some(address) || p.pending.as_deref() == Some(address)
+}
+
+fn proxy_json(p: &ProxyChange) -> Value {
+    json!({
+        "intern": p.intern,
+        "proxy": p.active,
+        "accepted_at": p.accepted_at.and_then(instant),
+        "asked": p.pending,
+        "asked_at": p.requested_at.and_then(instant),
+        "replaces_call_list": p.overridden,
     })
 }
 

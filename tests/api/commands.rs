@@ -149,6 +149,9 @@ async fn procuration_is_requested_accepted_used_and_revoked_by_email() {
     assert_ne!(request_token, token, "the request must carry a reference of its own");
     assert!(text_of(&request).contains("ACCEPTE"));
     app.wait_for_status("the request pending", |json| json["proxies"][0]["pending"] == friend).await;
+    let held: serde_json::Value = serde_json::from_str(&app.app.ok(&["export-person", friend])).unwrap();
+    assert_eq!(held["proxies_by_email"][0]["intern"], intern, "{held:#}");
+    assert_eq!(held["proxies_by_email"][0]["asked"], friend, "{held:#}");
 
     // ACCEPTE from an address that was not asked: a stranger gets nothing,
     // a registered intern is told there is nothing to accept.
@@ -196,6 +199,13 @@ async fn procuration_is_requested_accepted_used_and_revoked_by_email() {
 
     let audit = app.app.ok(&["audit", intern]);
     assert!(audit.contains("Proxy by email: no proxy (revoked by email)"), "{audit}");
+    let held: serde_json::Value = serde_json::from_str(&app.app.ok(&["export-person", intern])).unwrap();
+    let by_email = &held["proxies_by_email"][0];
+    assert_eq!(
+        (&by_email["proxy"], &by_email["replaces_call_list"]),
+        (&serde_json::Value::Null, &true.into())
+    );
+    assert_eq!(held["notices"]["muted"], false, "{held:#}");
     let status = app.app.ok(&["status"]);
     assert!(status.contains("Proxies by email (PROCURATION)"), "{status}");
     app.wait_until_settled(8).await;
