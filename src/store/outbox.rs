@@ -127,15 +127,23 @@ pub async fn put_ahead(tx: &mut Transaction<'static, Any>, purpose: &str) -> any
 }
 
 impl Store {
-    /// Up to `limit` messages due now, oldest first.
+    /// Up to `limit` messages due now, oldest first, displacement notices
+    /// last.
+    ///
+    /// A notice is news an intern did not ask for; an answer is awaited by
+    /// someone who just wrote. Hundreds of notices come due together a
+    /// minute after a storm of replies: queued in plain order, they would
+    /// hold every answer behind them for as long as they take to send.
     pub async fn due(&self, limit: i64) -> anyhow::Result<Vec<Pending>> {
         let rows = sqlx::query(
             "SELECT id, recipients, raw, attempts, created_at FROM outbox \
-             WHERE status = $1 AND next_attempt_at <= $2 ORDER BY next_attempt_at, id LIMIT $3",
+             WHERE status = $1 AND next_attempt_at <= $2 \
+             ORDER BY CASE WHEN purpose = $4 THEN 1 ELSE 0 END, next_attempt_at, id LIMIT $3",
         )
         .bind(PENDING)
         .bind(self.now_ms())
         .bind(limit)
+        .bind(crate::answer::Purpose::Notice.as_str())
         .fetch_all(self.pool())
         .await?;
         rows.iter()

@@ -100,3 +100,23 @@ fn wait_for_postfix_idle(stack: &MailStack) {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// After a storm, hundreds of displacement notices come due together; an
+/// answer queued after them must not wait for them all to leave.
+#[tokio::test]
+async fn displacement_notices_wait_behind_the_answers_due() {
+    let app = crate::helpers::spawn_app().await;
+    let store = app.store().await;
+    let notice = |i: usize| Queued { purpose: "notice".into(), ..queued(100 + i) };
+    let notices: Vec<Queued> = (0..3).map(notice).collect();
+    let answers: Vec<Queued> = (0..2).map(queued).collect();
+    let mut tx = store.begin_write().await.unwrap();
+    queue_all(&mut tx, &notices, store.now_ms() - 1_000).await.unwrap();
+    queue_all(&mut tx, &answers, store.now_ms()).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let order: Vec<String> =
+        store.due(10).await.unwrap().iter().map(|pending| pending.recipients.join(" ")).collect();
+    let expected: Vec<String> = [0, 1, 100, 101, 102].into_iter().map(recipient).collect();
+    assert_eq!(order, expected, "the answers first, then the notices, each oldest first");
+}
