@@ -25,6 +25,8 @@ pub struct Layout<'a> {
     pub password: &'a str,
     /// Replaces Dovecot's advertised IMAP capabilities when set.
     pub imap_capability: Option<&'a str>,
+    /// Dovecot also accepts OAuth2 bearer tokens (see [`dovecot_oauth2_conf`]).
+    pub oauth2: bool,
 }
 
 /// The capabilities of Dovecot 2.3 without IDLE, MOVE and UIDPLUS: a server
@@ -51,6 +53,16 @@ pub fn dovecot_conf(layout: &Layout) -> String {
         Some(capability) => format!("imap_capability = {capability}\n"),
         None => String::new(),
     };
+    let (mechanisms, oauth2_passdb) = match layout.oauth2 {
+        true => (
+            "plain login xoauth2 oauthbearer",
+            format!(
+                "passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  \
+                 args = {dir}/dovecot-oauth2.conf.ext\n}}\n"
+            ),
+        ),
+        false => ("plain login", String::new()),
+    };
     format!(
         r#"# Rendered by mailstack.
 base_dir = {dir}/dovecot-run
@@ -67,13 +79,13 @@ mail_location = maildir:~/Maildir
 recipient_delimiter = +
 lmtp_save_to_detail_mailbox = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 ssl = yes
 ssl_cert = <{dir}/server.pem
 ssl_key = <{dir}/server.key
 imap_idle_notify_interval = 1 secs
 {capability}
-passdb {{
+{oauth2_passdb}passdb {{
   driver = static
   args = password={password}
 }}
@@ -118,6 +130,23 @@ protocol lmtp {{
         lmtp = layout.lmtp_port,
         password = layout.password,
     )
+}
+
+/// `dovecot-oauth2.conf.ext`: bearer tokens validated locally, as JWTs
+/// signed with the key under `oauth2-keys/` (Dovecot 2.3.11 and later), with
+/// no token server to ask. The login must be the token's `email` claim
+/// (Dovecot's default `username_attribute`).
+pub fn dovecot_oauth2_conf(layout: &Layout) -> String {
+    format!(
+        "introspection_mode = local\nlocal_validation_key_dict = fs:posix:prefix={}/oauth2-keys/\n",
+        layout.dir.display()
+    )
+}
+
+/// `bytes` in standard base64, as Dovecot reads an HMAC key.
+pub fn base64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// Postfix's `main.cf`.
@@ -267,6 +296,7 @@ mod tests {
             smtps_port: 10465,
             password: "secret",
             imap_capability: capability,
+            oauth2: false,
         }
     }
 
@@ -279,6 +309,17 @@ mod tests {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }
         assert!(!text.contains("imap_capability"), "{text}");
+    }
+
+    #[test]
+    fn bearer_tokens_are_accepted_only_when_asked() {
+        assert!(!dovecot_conf(&layout(None)).contains("oauth2"));
+        let text = dovecot_conf(&Layout { oauth2: true, ..layout(None) });
+        assert!(text.contains("auth_mechanisms = plain login xoauth2 oauthbearer"), "{text}");
+        let oauth2 = text.find("driver = oauth2").expect("the oauth2 passdb");
+        assert!(oauth2 < text.find("driver = static").unwrap(), "tokens are checked first: {text}");
+        let ext = dovecot_oauth2_conf(&layout(None));
+        assert!(ext.contains("prefix=/tmp/stack/oauth2-keys/"), "{ext}");
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub struct MailStackBuilder {
     /// The servers present a self-signed certificate (CA:TRUE, as
     /// `openssl req -x509` makes it) instead of one signed by the test CA.
     self_signed: bool,
+    /// Dovecot also accepts XOAUTH2 and OAUTHBEARER, validating the bearer
+    /// token locally as a JWT signed (HS256) with this key.
+    oauth2_key: Option<Vec<u8>>,
 }
 
 impl MailStackBuilder {
@@ -51,6 +54,16 @@ impl MailStackBuilder {
     /// [`MailStack::ca_pem_path`] is then that very certificate.
     pub fn self_signed_certificate(mut self) -> Self {
         self.self_signed = true;
+        self
+    }
+
+    /// Makes Dovecot (IMAP, and Postfix's SMTP AUTH through it) accept
+    /// XOAUTH2 and OAUTHBEARER with a JWT signed with `key` by HS256, as
+    /// Dovecot 2.3's `oauth2` passdb validates it locally
+    /// (`introspection_mode = local`): the token's `email` must be the
+    /// login, and its `exp` in the future. Passwords still work.
+    pub fn oauth2_key(mut self, key: &[u8]) -> Self {
+        self.oauth2_key = Some(key.to_vec());
         self
     }
 
@@ -184,8 +197,16 @@ impl MailStack {
         } else {
             tls::make_certificates(dir)?;
         }
-        let layout = self.layout(options.imap_capability.as_deref());
+        let layout = self.layout(options.imap_capability.as_deref(), options.oauth2_key.is_some());
         std::fs::write(dir.join("dovecot.conf"), config::dovecot_conf(&layout))?;
+        if let Some(key) = &options.oauth2_key {
+            std::fs::write(dir.join("dovecot-oauth2.conf.ext"), config::dovecot_oauth2_conf(&layout))?;
+            // Dovecot looks the key up as `<azp>/<alg>/<kid>`, "default"
+            // for a token without `azp` or `kid`; the file holds it in base64.
+            let keys = dir.join("oauth2-keys/default/HS256");
+            std::fs::create_dir_all(&keys)?;
+            std::fs::write(keys.join("default"), config::base64(key))?;
+        }
         let postfix_dir = dir.join("postfix");
         std::fs::create_dir(&postfix_dir)?;
         std::fs::write(postfix_dir.join("main.cf"), config::postfix_main_cf(&layout))?;
@@ -209,7 +230,7 @@ impl MailStack {
         Ok(())
     }
 
-    fn layout<'a>(&'a self, imap_capability: Option<&'a str>) -> Layout<'a> {
+    fn layout<'a>(&'a self, imap_capability: Option<&'a str>, oauth2: bool) -> Layout<'a> {
         Layout {
             dir: self.dir.path(),
             imap_port: self.imap_port,
@@ -220,6 +241,7 @@ impl MailStack {
             smtps_port: self.smtps_port,
             password: PASSWORD,
             imap_capability,
+            oauth2,
         }
     }
 
