@@ -68,6 +68,10 @@ pub enum Command {
         #[arg(long)]
         send: bool,
     },
+    /// Authorize choixbot to use the mailbox with OAuth2 (Microsoft 365,
+    /// Outlook.com, Gmail): prints an address and a code to enter there,
+    /// then keeps the refresh token in oauth2.token_file (0600).
+    Login,
     /// The session at a glance.
     Status {
         /// Print JSON.

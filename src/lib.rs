@@ -40,6 +40,7 @@ pub mod import;
 pub mod invite;
 pub mod lease;
 pub mod mailbox;
+pub mod oauth;
 pub mod outbox;
 pub mod private;
 pub mod reply;

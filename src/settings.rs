@@ -19,6 +19,9 @@ use serde::Deserialize;
 use crate::domain::Email;
 use crate::{Error, Result};
 
+mod authorization;
+pub use authorization::{Auth, Endpoints, OAuth2Settings, Provider};
+
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +37,10 @@ pub struct Settings {
     /// `[security]`: which authentication results to trust (optional).
     #[serde(default)]
     pub security: SecuritySettings,
+    /// `[oauth2]`: the authorization server, for `auth = "oauth2"`
+    /// (optional otherwise).
+    #[serde(default)]
+    pub oauth2: Option<OAuth2Settings>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -122,6 +129,9 @@ pub struct ImapSettings {
     pub security: Security,
     /// The login.
     pub username: String,
+    /// `password` (the default) or `oauth2` (then `[oauth2]` is needed).
+    #[serde(default)]
+    pub auth: Auth,
     /// The environment variable that holds the password.
     #[serde(default = "default_imap_password_env")]
     pub password_env: String,
@@ -171,6 +181,10 @@ pub struct SmtpSettings {
     /// The login; empty or absent for no authentication (a local relay).
     #[serde(default)]
     pub username: Option<String>,
+    /// `password` (the default) or `oauth2` (then `[oauth2]` and
+    /// `username` are needed).
+    #[serde(default)]
+    pub auth: Auth,
     /// The environment variable that holds the password.
     #[serde(default = "default_smtp_password_env")]
     pub password_env: String,
@@ -278,7 +292,34 @@ impl Settings {
         if self.mail.reply_to.contains('+') {
             return Err("mail.reply_to must not contain '+': choixbot adds '+TOKEN' itself".into());
         }
+        self.check_authorization()
+    }
+
+    /// `auth = "oauth2"` needs an `[oauth2]` table that names its
+    /// endpoints, and an SMTP login to present the token for.
+    fn check_authorization(&self) -> Result<(), String> {
+        let wanted = [("imap", self.imap.auth), ("smtp", self.smtp.auth)]
+            .into_iter()
+            .find(|(_, auth)| *auth == Auth::Oauth2);
+        match (&self.oauth2, wanted) {
+            (None, Some((section, _))) => {
+                return Err(format!("{section}.auth = \"oauth2\" needs an [oauth2] table (see the README)"))
+            }
+            (Some(oauth2), _) => {
+                oauth2.endpoints()?;
+            }
+            (None, None) => {}
+        }
+        if self.smtp.auth == Auth::Oauth2 && self.smtp.credentials_username().is_none() {
+            return Err("smtp.auth = \"oauth2\" needs smtp.username: the account the token is for".into());
+        }
         Ok(())
+    }
+
+    /// The OAuth2 settings when IMAP or SMTP logs in with a token.
+    pub fn authorization(&self) -> Option<&OAuth2Settings> {
+        let wanted = self.imap.auth == Auth::Oauth2 || self.smtp.auth == Auth::Oauth2;
+        self.oauth2.as_ref().filter(|_| wanted)
     }
 }
 
@@ -400,7 +441,7 @@ impl ImapSettings {
 impl SmtpSettings {
     /// The login and password, when the server wants authentication.
     pub fn credentials(&self) -> Result<Option<(String, SecretString)>> {
-        let Some(username) = self.username.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
+        let Some(username) = self.credentials_username() else {
             return Ok(None);
         };
         let password = read_secret(&self.password_env, self.password_file.as_deref(), "SMTP")?.ok_or_else(|| {
@@ -410,6 +451,11 @@ impl SmtpSettings {
             ))
         })?;
         Ok(Some((username.to_string(), password)))
+    }
+
+    /// The login, unless empty or absent.
+    pub fn credentials_username(&self) -> Option<&str> {
+        self.username.as_deref().map(str::trim).filter(|username| !username.is_empty())
     }
 
     pub fn ca_file(&self) -> Option<&Path> {
@@ -436,6 +482,21 @@ mod tests {
         let text = TEMPLATE.replace("[imap]", "[imap]\nfolderr = \"INBOX\"");
         let error = Settings::parse(&text).unwrap_err();
         assert!(error.contains("folderr"), "{error}");
+    }
+
+    #[test]
+    fn oauth2_without_its_table_or_an_smtp_login_is_refused_by_name() {
+        let text = TEMPLATE.replace("[imap]", "[imap]\nauth = \"oauth2\"");
+        let error = Settings::parse(&text).unwrap_err();
+        assert!(error.contains("imap.auth = \"oauth2\" needs an [oauth2] table"), "{error}");
+        let table = "\n[oauth2]\nprovider = \"google\"\nclient_id = \"id\"\ntoken_file = \"t.json\"\n";
+        let settings = Settings::parse(&format!("{text}{table}")).unwrap();
+        assert_eq!(settings.authorization().unwrap().client_id, "id");
+        let smtp = TEMPLATE
+            .replace("[smtp]", "[smtp]\nauth = \"oauth2\"")
+            .replace("username = \"choix@asso.example\"        # empty", "username = \"\"        # empty");
+        let error = Settings::parse(&format!("{smtp}{table}")).unwrap_err();
+        assert!(error.contains("smtp.auth = \"oauth2\" needs smtp.username"), "{error}");
     }
 
     #[test]

@@ -64,7 +64,7 @@ impl Report {
 pub async fn check(config: &Path, send: bool) -> Result<()> {
     let settings = Settings::load(config)?;
     let mut report = Report::default();
-    imap(&settings.imap, &mut report).await;
+    imap(&settings.imap, settings.oauth2.as_ref(), &mut report).await;
     smtp(&settings, &mut report).await;
     templates(&settings, &mut report);
     if send && report.failures() == 0 {
@@ -89,7 +89,7 @@ pub async fn check(config: &Path, send: bool) -> Result<()> {
 /// worse than none.
 pub async fn before_invite(settings: &Settings) -> Result<()> {
     let mut report = Report::default();
-    imap(&settings.imap, &mut report).await;
+    imap(&settings.imap, settings.oauth2.as_ref(), &mut report).await;
     smtp(settings, &mut report).await;
     if report.failures() == 0 {
         return Ok(());
@@ -113,16 +113,32 @@ fn templates(settings: &Settings, report: &mut Report) {
     }
 }
 
-async fn imap(settings: &ImapSettings, report: &mut Report) {
+async fn imap(
+    settings: &ImapSettings,
+    oauth2: Option<&crate::settings::OAuth2Settings>,
+    report: &mut Report,
+) {
     let address = format!("{}:{}", settings.host, settings.port);
     report.heading(format!("IMAP {address} ({}), as {}:", settings.security.as_str(), settings.username));
-    let password = match settings.password() {
-        Ok(password) => password,
-        Err(error) => {
-            return report.failed(format!("{error:#}"), "set imap.password_env or imap.password_file")
+    let tokens = match settings.auth {
+        crate::settings::Auth::Password => match settings.password() {
+            Ok(_) => None,
+            Err(error) => {
+                return report.failed(format!("{error:#}"), "set imap.password_env or imap.password_file")
+            }
+        },
+        crate::settings::Auth::Oauth2 => {
+            match oauth2.map(|o| crate::oauth::TokenSource::new(o, crate::clock::Clock::system())) {
+                Some(Ok(tokens)) => Some(tokens),
+                Some(Err(error)) => return report.failed(format!("{error:#}"), "fix the [oauth2] table"),
+                None => {
+                    return report
+                        .failed("imap.auth = \"oauth2\" needs an [oauth2] table", "add the [oauth2] table")
+                }
+            }
         }
     };
-    let connected = Mailbox::connect(settings, secrecy::ExposeSecret::expose_secret(&password)).await;
+    let connected = Mailbox::connect(settings, tokens.as_ref()).await;
     let mut mailbox = match connected {
         Ok(mailbox) => mailbox,
         Err(error) => return report.failed(format!("{error:#}"), imap_remedy(&error)),
@@ -188,14 +204,29 @@ async fn send_test_message(settings: &Settings, referents: Vec<crate::domain::Em
     let mut outgoing = Outgoing::new(Purpose::Alert, &format!("check {now}"), &settings.mail, subject, text)?;
     outgoing.to = referents;
     let message = crate::outbox::queued(&outgoing, None, None, &settings.mail)?;
-    let transport =
-        crate::outbox::transport::SmtpTransport::new(&settings.smtp, settings.smtp.credentials()?)?;
+    let tokens = crate::collect::token_source(settings, crate::clock::Clock::from_env())?;
+    let transport = crate::outbox::transport::SmtpTransport::for_settings(&settings.smtp, tokens.as_ref())?;
     let envelope_from = settings.mail.from_address().map_err(anyhow::Error::msg)?.to_string();
     match transport.send_raw(&envelope_from, &message.recipients, &message.raw).await {
         crate::outbox::transport::SendOutcome::Accepted => Ok(()),
         crate::outbox::transport::SendOutcome::Transient(error)
         | crate::outbox::transport::SendOutcome::Permanent(error)
         | crate::outbox::transport::SendOutcome::Ambiguous(error) => anyhow::bail!("{error}"),
+    }
+}
+
+/// The SMTP login and a fresh access token, or what failed and what to do.
+async fn smtp_token(
+    settings: &Settings,
+) -> Result<Option<(String, secrecy::SecretString)>, (String, String)> {
+    let tokens = crate::collect::token_source(settings, crate::clock::Clock::from_env())
+        .map_err(|error| (format!("{error:#}"), "fix the [oauth2] table".to_string()))?;
+    let (Some(tokens), Some(username)) = (tokens, settings.smtp.credentials_username()) else {
+        return Err(("smtp.auth = \"oauth2\" needs smtp.username".into(), "set smtp.username".into()));
+    };
+    match tokens.access_token().await {
+        Ok((token, _)) => Ok(Some((username.to_string(), token))),
+        Err(error) => Err((format!("{error:#}"), "run `choixbot login`".to_string())),
     }
 }
 
@@ -212,11 +243,15 @@ fn imap_remedy(error: &anyhow::Error) -> String {
 async fn smtp(settings: &Settings, report: &mut Report) {
     let smtp = &settings.smtp;
     report.heading(format!("SMTP {}:{} ({}):", smtp.host, smtp.port, smtp.security.as_str()));
-    let credentials = match smtp.credentials() {
+    let credentials = match smtp.auth {
+        crate::settings::Auth::Password => smtp.credentials().map_err(|error| {
+            (format!("{error:#}"), "set smtp.password_env or smtp.password_file".to_string())
+        }),
+        crate::settings::Auth::Oauth2 => smtp_token(settings).await,
+    };
+    let credentials = match credentials {
         Ok(credentials) => credentials,
-        Err(error) => {
-            return report.failed(format!("{error:#}"), "set smtp.password_env or smtp.password_file")
-        }
+        Err((said, remedy)) => return report.failed(said, remedy),
     };
     let sender = match settings.mail.from_address() {
         Ok(sender) => sender,

@@ -19,6 +19,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Allocate { json } => allocate(&cli, json).await,
         Command::Status { json } => status(&cli, json).await,
         Command::Check { send } => super::check::check(&cli.config, send).await,
+        Command::Login => login(&cli.config).await,
         Command::Export { format, ref output } => export(&cli, format, output.clone()).await,
         Command::ParseReply { ref file, json } => parse_reply(&cli.database_url, file, json).await,
         Command::Invite { dry_run, ref output, force } => {
@@ -179,6 +180,19 @@ async fn import_file(database_url: &str, kind: ImportKind, file: &Path) -> Resul
 }
 
 /// `message`, then one indented line per note of the group check.
+/// `choixbot login`: the device flow of the `[oauth2]` table.
+async fn login(config: &std::path::Path) -> Result<()> {
+    let settings = Settings::load(config)?;
+    let Some(oauth2) = settings.oauth2.as_ref() else {
+        return Err(Error::bad_input(format!(
+            "{}: there is no [oauth2] table; choixbot login is for mailboxes reached with OAuth2 (see the README)",
+            config.display()
+        )));
+    };
+    let clock = crate::clock::Clock::from_env();
+    crate::oauth::login::login(oauth2, &clock, &mut std::io::stdout()).await.map_err(Error::from)
+}
+
 fn with_notes(mut message: String, check: &import::GroupCheck) -> String {
     for note in check.notes() {
         message.push_str(&format!("\n  {note}"));

@@ -35,7 +35,8 @@ async fn open(config: &Path, database_url: &str) -> Result<Session> {
 }
 
 fn worker(session: &Session, store: Store) -> Result<Worker> {
-    let transport = SmtpTransport::new(&session.settings.smtp, session.settings.smtp.credentials()?)?;
+    let tokens = collect::token_source(&session.settings, store.clock().clone())?;
+    let transport = SmtpTransport::for_settings(&session.settings.smtp, tokens.as_ref())?;
     collect::outbox_worker(&session.settings, store, transport)
 }
 

@@ -30,6 +30,7 @@ use chrono::{DateTime, Utc};
 
 use super::process::Processor;
 use crate::mailbox::{Fetched, Mailbox, Refusal};
+use crate::oauth::TokenSource;
 use crate::settings::ImapSettings;
 use crate::store::{MailboxPosition, Store};
 
@@ -85,13 +86,14 @@ pub struct Unreadable {
 /// connection, so that a referent who fixes it need not restart.
 pub async fn run(
     settings: &ImapSettings,
+    tokens: Option<&TokenSource>,
     processor: &mut Processor,
     reading: &tokio::sync::watch::Sender<Reading>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut failures: u32 = 0;
     while !*shutdown.borrow() {
-        let session = session(settings, processor, reading, &mut shutdown, &mut failures);
+        let session = session(settings, tokens, processor, reading, &mut shutdown, &mut failures);
         match session.await {
             Ok(()) => return,
             Err(error) => {
@@ -133,13 +135,13 @@ fn reconnect_delay(failures: u32) -> Duration {
 /// One connection's life: returns Ok on shutdown, Err on any failure.
 async fn session(
     settings: &ImapSettings,
+    tokens: Option<&TokenSource>,
     processor: &mut Processor,
     reading: &tokio::sync::watch::Sender<Reading>,
     shutdown: &mut tokio::sync::watch::Receiver<bool>,
     failures: &mut u32,
 ) -> anyhow::Result<()> {
-    let password = settings.password()?;
-    let mut mailbox = Mailbox::connect(settings, secrecy::ExposeSecret::expose_secret(&password)).await?;
+    let mut mailbox = Mailbox::connect(settings, tokens).await?;
     mailbox.ensure_folder(&settings.processed_folder).await?;
     let state = mailbox.select(&settings.folder).await?;
     let uidvalidity = i64::from(state.uidvalidity);
@@ -199,10 +201,10 @@ async fn session(
 /// `choixbot close`, which must not leave replies unread behind.
 pub async fn read_up_to_now(
     settings: &ImapSettings,
+    tokens: Option<&TokenSource>,
     processor: &mut Processor,
 ) -> anyhow::Result<(String, MailboxPosition)> {
-    let password = settings.password()?;
-    let mut mailbox = Mailbox::connect(settings, secrecy::ExposeSecret::expose_secret(&password)).await?;
+    let mut mailbox = Mailbox::connect(settings, tokens).await?;
     mailbox.ensure_folder(&settings.processed_folder).await?;
     let state = mailbox.select(&settings.folder).await?;
     let uidvalidity = i64::from(state.uidvalidity);

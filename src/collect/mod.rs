@@ -44,6 +44,7 @@ use crate::alert::Alerts;
 use crate::answer::Templates;
 use crate::close::{self, Basis, Closed};
 use crate::lease;
+use crate::oauth::TokenSource;
 use crate::outbox::{transport::SmtpTransport, worker::Worker};
 use crate::settings::Settings;
 use crate::store::Store;
@@ -63,6 +64,8 @@ pub struct Daemon {
     pub templates: Arc<Templates>,
     /// The outbox worker (its SMTP pool and retry policy).
     pub worker: Worker,
+    /// The OAuth2 access tokens, when IMAP or SMTP logs in with one.
+    pub tokens: Option<Arc<TokenSource>>,
     /// The deadline, resolved once.
     deadline: DateTime<Utc>,
 }
@@ -71,10 +74,11 @@ impl Daemon {
     /// Prepares the daemon: checks the secrets and builds the SMTP pool.
     /// Connecting to the IMAP server is the loop's job (and retried).
     pub fn new(settings: Arc<Settings>, store: Store, templates: Arc<Templates>) -> crate::Result<Self> {
-        let transport = SmtpTransport::new(&settings.smtp, settings.smtp.credentials()?)?;
+        let tokens = token_source(&settings, store.clock().clone())?;
+        let transport = SmtpTransport::for_settings(&settings.smtp, tokens.as_ref())?;
         let worker = outbox_worker(&settings, store.clone(), transport)?;
         let deadline = settings.session.deadline_utc().map_err(crate::Error::bad_input)?;
-        Ok(Self { settings, store, templates, worker, deadline })
+        Ok(Self { settings, store, templates, worker, tokens, deadline })
     }
 
     /// Runs until `shutdown` completes: as the session's active daemon
@@ -165,9 +169,9 @@ impl Daemon {
             wake.clone(),
             stopped.clone(),
         ));
-        let settings = self.settings.clone();
+        let (settings, tokens) = (self.settings.clone(), self.tokens.clone());
         let mailbox = async move {
-            daemon::run(&settings.imap, &mut processor, &reading, stopped).await;
+            daemon::run(&settings.imap, tokens.as_deref(), &mut processor, &reading, stopped).await;
         };
         info!("choixbot is running; the deadline is {}", self.settings.session.deadline);
         tokio::select! {
@@ -290,8 +294,21 @@ pub async fn read_mailbox_now(
     let wake = Arc::new(tokio::sync::Notify::new());
     let answers = Answers::new(templates, settings.clone())?;
     let mut processor = Processor::new(store, settings.clone(), answers, wake).await?;
-    let (folder, position) = daemon::read_up_to_now(&settings.imap, &mut processor).await?;
+    let tokens = token_source(&settings, processor.store().clock().clone())?;
+    let (folder, position) =
+        daemon::read_up_to_now(&settings.imap, tokens.as_deref(), &mut processor).await?;
     Ok(Basis::Mailbox { folder, position })
+}
+
+/// The token source, when IMAP or SMTP logs in with OAuth2.
+pub fn token_source(
+    settings: &Settings,
+    clock: crate::clock::Clock,
+) -> crate::Result<Option<Arc<TokenSource>>> {
+    let Some(oauth2) = settings.authorization() else { return Ok(None) };
+    let tokens =
+        TokenSource::new(oauth2, clock).map_err(|error| crate::Error::bad_input(format!("{error:#}")))?;
+    Ok(Some(Arc::new(tokens)))
 }
 
 /// The outbox worker with the configured send rate.

@@ -17,6 +17,7 @@
 mod connect;
 mod folder_name;
 mod idle;
+mod login;
 pub mod pinning;
 mod refusal;
 
@@ -26,6 +27,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use futures::TryStreamExt;
 
+use crate::oauth::TokenSource;
 use crate::settings::ImapSettings;
 use connect::{within, Stream};
 pub use idle::Wake;
@@ -107,26 +109,13 @@ pub struct Mailbox {
 }
 
 impl Mailbox {
-    /// Connects, logs in as `settings.username` and reads the capabilities.
-    pub async fn connect(settings: &ImapSettings, password: &str) -> Result<Mailbox> {
+    /// Connects, logs in as `settings.username` (with the password, or a
+    /// token from `tokens` when `imap.auth = "oauth2"`) and reads the
+    /// capabilities.
+    pub async fn connect(settings: &ImapSettings, tokens: Option<&TokenSource>) -> Result<Mailbox> {
         let timeout = Duration::from_secs(settings.timeout_seconds.max(1));
         let address = format!("{}:{}", settings.host, settings.port);
-        let client = connect::open(settings, timeout).await?;
-        let login_failed = || format!("IMAP login failed for {} on {address}", settings.username);
-        let session = match tokio::time::timeout(timeout, client.login(&settings.username, password)).await {
-            Ok(Ok(session)) => session,
-            Ok(Err((async_imap::error::Error::No(detail) | async_imap::error::Error::Bad(detail), _)))
-                if !refusal::is_temporary(&detail) =>
-            {
-                return Err(anyhow!(Refusal::Login {
-                    address,
-                    username: settings.username.clone(),
-                    detail: detail.trim().to_string(),
-                }))
-            }
-            Ok(Err((error, _client))) => return Err(anyhow!(error).context(login_failed())),
-            Err(_) => bail!("{}: no answer within {}s", login_failed(), timeout.as_secs()),
-        };
+        let session = login::open_session(settings, tokens, timeout).await?;
         let mut mailbox = Mailbox {
             session: Some(session),
             address,

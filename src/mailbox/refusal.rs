@@ -18,6 +18,12 @@ pub enum Refusal {
         /// What the server said.
         detail: String,
     },
+    /// The OAuth2 refresh token is missing, revoked or expired.
+    #[error("cannot log in with OAuth2: {detail}")]
+    Authorization {
+        /// What the token endpoint said, or that there is no token yet.
+        detail: String,
+    },
     /// The server's certificate is not trusted.
     #[error("cannot connect to IMAP server {address}: the TLS handshake refused its certificate: {detail}")]
     Certificate {
@@ -44,6 +50,7 @@ impl Refusal {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Login { .. } => "login_refused",
+            Self::Authorization { .. } => "authorization_refused",
             Self::Certificate { .. } => "certificate_refused",
             Self::MissingFolder { .. } => "folder_missing",
         }
@@ -55,6 +62,10 @@ impl Refusal {
             Self::Login { .. } => {
                 "check imap.username and the password (imap.password_env or imap.password_file); \
                  an app password may have been revoked"
+            }
+            Self::Authorization { .. } => {
+                "run `choixbot login` again: the mailbox's OAuth2 authorization was revoked, has \
+                 expired, or was never given"
             }
             Self::Certificate { .. } => {
                 "give the server's certificate (or its CA) as imap.ca_file, or check imap.host"
@@ -70,6 +81,11 @@ impl Refusal {
                 "vérifiez imap.username et le mot de passe (imap.password_env ou imap.password_file) ; \
                  un mot de passe d'application a peut-être été révoqué. choixbot relit le mot de passe \
                  à chaque connexion : inutile de le redémarrer"
+            }
+            Self::Authorization { .. } => {
+                "lancez `choixbot login` à nouveau : l'autorisation OAuth2 de la boîte a été révoquée, \
+                 a expiré, ou n'a jamais été donnée. choixbot relit le fichier de jeton à chaque \
+                 connexion : inutile de le redémarrer"
             }
             Self::Certificate { .. } => {
                 "donnez le certificat du serveur (ou de son autorité) dans imap.ca_file, ou vérifiez imap.host"

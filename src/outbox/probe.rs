@@ -45,7 +45,8 @@ pub struct Probed {
 }
 
 /// Connects to the SMTP server of `settings`, logs in with `credentials`
-/// when given, and checks that `sender` may send (MAIL FROM, then RSET and
+/// when given (a password, or an access token with `smtp.auth =
+/// "oauth2"`), and checks that `sender` may send (MAIL FROM, then RSET and
 /// QUIT): no message is sent.
 pub async fn probe(
     settings: &SmtpSettings,
@@ -73,7 +74,12 @@ pub async fn probe(
     let logged_in = credentials.is_some();
     if let Some((username, password)) = credentials {
         let credentials = Credentials::new(username.clone(), password.expose_secret().to_string());
-        connection.auth(DEFAULT_MECHANISMS, &credentials).await.map_err(|error| {
+        // With `smtp.auth = "oauth2"` the secret is an access token.
+        let mechanisms = match settings.auth {
+            crate::settings::Auth::Password => DEFAULT_MECHANISMS,
+            crate::settings::Auth::Oauth2 => &[lettre::transport::smtp::authentication::Mechanism::Xoauth2],
+        };
+        connection.auth(mechanisms, &credentials).await.map_err(|error| {
             failure(Step::Login, format!("SMTP login failed for {username} on {address}: {error}"))
         })?;
     }

@@ -29,14 +29,18 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use lettre::address::Envelope;
-use lettre::transport::smtp::authentication::Credentials;
+use std::sync::Arc;
+
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::AsyncSmtpTransportBuilder;
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::transport::smtp::PoolConfig;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::settings::{Security, SmtpSettings};
+use crate::oauth::TokenSource;
+use crate::settings::{Auth, Security, SmtpSettings};
 
 /// How many messages the outbox sends at once, and how many connections the
 /// pool keeps. Each send waits on a few round trips and on the server
@@ -66,12 +70,47 @@ pub enum SendOutcome {
 /// The outgoing SMTP server, with a pool of connections.
 #[derive(Clone)]
 pub struct SmtpTransport {
-    /// lettre's pooled transport.
+    /// lettre's pooled transport (with the password, or none).
     inner: AsyncSmtpTransport<Tokio1Executor>,
+    /// With `smtp.auth = "oauth2"`: the pool for the current access token.
+    oauth2: Option<Arc<OAuth2Pool>>,
     /// `HOST:PORT`, for messages.
     address: String,
     /// The deadline of one whole send.
     timeout: Duration,
+}
+
+/// lettre takes fixed credentials: a new access token means a new pool.
+/// The connections of the old one were authenticated already and still
+/// send until they close.
+struct OAuth2Pool {
+    /// The tokens, shared with IMAP.
+    tokens: Arc<TokenSource>,
+    /// `smtp.*`, to build the pool again.
+    settings: SmtpSettings,
+    /// The login the token is for.
+    username: String,
+    /// The pool and the generation of the token it logs in with.
+    current: std::sync::Mutex<Option<(u64, AsyncSmtpTransport<Tokio1Executor>)>>,
+}
+
+impl OAuth2Pool {
+    /// The pool for a valid token, and that token's generation.
+    async fn transport(&self) -> Result<(AsyncSmtpTransport<Tokio1Executor>, u64)> {
+        let (token, generation) = self.tokens.access_token().await?;
+        let mut current = self.current.lock().expect("the SMTP pool lock");
+        if let Some((built, transport)) = current.as_ref() {
+            if *built == generation {
+                return Ok((transport.clone(), generation));
+            }
+        }
+        let transport = builder(&self.settings)?
+            .credentials(Credentials::new(self.username.clone(), token.expose_secret().to_string()))
+            .authentication(vec![Mechanism::Xoauth2])
+            .build();
+        *current = Some((generation, transport.clone()));
+        Ok((transport, generation))
+    }
 }
 
 impl SmtpTransport {
@@ -83,19 +122,35 @@ impl SmtpTransport {
     ) -> Result<SmtpTransport> {
         let timeout = Duration::from_secs(settings.timeout_seconds.max(1));
         let address = format!("{}:{}", settings.host, settings.port);
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.as_str())
-            .port(settings.port)
-            .timeout(Some(timeout))
-            .pool_config(PoolConfig::new().max_size(SEND_CONCURRENCY as u32));
-        builder = match settings.security {
-            Security::Tls => builder.tls(Tls::Wrapper(tls_parameters(settings)?)),
-            Security::Starttls => builder.tls(Tls::Required(tls_parameters(settings)?)),
-            Security::None => builder.tls(Tls::None),
-        };
+        let mut builder = builder(settings)?;
         if let Some((username, password)) = credentials {
             builder = builder.credentials(Credentials::new(username, password.expose_secret().to_string()));
         }
-        Ok(SmtpTransport { inner: builder.build(), address, timeout })
+        Ok(SmtpTransport { inner: builder.build(), oauth2: None, address, timeout })
+    }
+
+    /// The transport for `settings`: with the password, or with tokens
+    /// from `tokens` when `smtp.auth = "oauth2"`.
+    pub fn for_settings(
+        settings: &SmtpSettings,
+        tokens: Option<&Arc<TokenSource>>,
+    ) -> crate::Result<SmtpTransport> {
+        if settings.auth != Auth::Oauth2 {
+            return Ok(SmtpTransport::new(settings, settings.credentials()?)?);
+        }
+        let (Some(tokens), Some(username)) = (tokens, settings.credentials_username()) else {
+            return Err(crate::Error::bad_input(
+                "smtp.auth = \"oauth2\" needs smtp.username and an [oauth2] table",
+            ));
+        };
+        let mut transport = SmtpTransport::new(settings, None)?;
+        transport.oauth2 = Some(Arc::new(OAuth2Pool {
+            tokens: tokens.clone(),
+            settings: settings.clone(),
+            username: username.to_string(),
+            current: std::sync::Mutex::new(None),
+        }));
+        Ok(transport)
     }
 
     /// Sends `raw` (a complete message, CRLF line endings) to `recipients`
@@ -110,8 +165,30 @@ impl SmtpTransport {
         // with, so a message that already ends with a line break would gain
         // an empty line: the last break is left to lettre.
         let raw = raw.strip_suffix(b"\r\n").or_else(|| raw.strip_suffix(b"\n")).unwrap_or(raw);
-        match tokio::time::timeout(self.timeout, self.inner.send_raw(&envelope, raw)).await {
+        let (transport, generation) = match &self.oauth2 {
+            None => (self.inner.clone(), None),
+            Some(pool) => match pool.transport().await {
+                Ok((transport, generation)) => (transport, Some(generation)),
+                // Nothing was sent; a revoked authorization is told to
+                // the referents by the mailbox, which needs it too.
+                Err(error) => {
+                    return SendOutcome::Transient(format!("SMTP server {}: {error:#}", self.address))
+                }
+            },
+        };
+        match tokio::time::timeout(self.timeout, transport.send_raw(&envelope, raw)).await {
             Ok(Ok(_response)) => SendOutcome::Accepted,
+            Ok(Err(error)) if generation.is_some() && is_authentication_refused(&error) => {
+                // Refused at AUTH, before any mail command: a new token
+                // at the next attempt.
+                if let (Some(pool), Some(generation)) = (&self.oauth2, generation) {
+                    pool.tokens.refused(generation).await;
+                }
+                SendOutcome::Transient(format!(
+                    "SMTP server {} refused the OAuth2 token: {error}",
+                    self.address
+                ))
+            }
             Ok(Err(error)) => classify(&error, &self.address),
             Err(_) => SendOutcome::Ambiguous(format!(
                 "sending through SMTP server {} took more than {}s",
@@ -120,6 +197,33 @@ impl SmtpTransport {
             )),
         }
     }
+}
+
+/// lettre's builder for `settings`, without credentials.
+fn builder(settings: &SmtpSettings) -> Result<AsyncSmtpTransportBuilder> {
+    let timeout = Duration::from_secs(settings.timeout_seconds.max(1));
+    let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.as_str())
+        .port(settings.port)
+        .timeout(Some(timeout))
+        .pool_config(PoolConfig::new().max_size(SEND_CONCURRENCY as u32));
+    Ok(match settings.security {
+        Security::Tls => builder.tls(Tls::Wrapper(tls_parameters(settings)?)),
+        Security::Starttls => builder.tls(Tls::Required(tls_parameters(settings)?)),
+        Security::None => builder.tls(Tls::None),
+    })
+}
+
+/// The server refused the credentials at AUTH, before any mail command.
+///
+/// Refusing an XOAUTH2 token, a server first sends a challenge holding a
+/// JSON error (Google's protocol, which Dovecot follows), and waits for an
+/// empty line before its 535. lettre's XOAUTH2 does not answer challenges:
+/// it gives up with a client error, "This mechanism does not expect a
+/// challenge". Both mean the token was refused.
+fn is_authentication_refused(error: &SmtpError) -> bool {
+    let text = error.to_string();
+    (error.is_client() && text.contains("does not expect a challenge"))
+        || (error.is_permanent() && (text.contains("(535)") || text.contains("(534)")))
 }
 
 pub(super) fn tls_parameters(settings: &SmtpSettings) -> Result<TlsParameters> {

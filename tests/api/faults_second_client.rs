@@ -24,8 +24,7 @@ async fn other_folder_ready(app: &MailApp) -> Mailbox {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let mut mailbox =
-            Mailbox::connect(&settings.imap, app.stack.password()).await.expect("the second client connects");
+        let mut mailbox = Mailbox::connect(&settings.imap, None).await.expect("the second client connects");
         match mailbox.ensure_folder(OTHER_FOLDER).await {
             Ok(_) => return mailbox,
             Err(error) if attempt < 3 => {
@@ -55,7 +54,7 @@ async fn meddle(app: &MailApp, stop: Arc<AtomicBool>) -> usize {
         if !uids.is_empty() && mailbox.move_to(&uids, OTHER_FOLDER).await.is_ok() {
             moved += uids.len();
         } else if !uids.is_empty() {
-            mailbox = Mailbox::connect(&settings.imap, app.stack.password()).await.unwrap();
+            mailbox = Mailbox::connect(&settings.imap, None).await.unwrap();
             mailbox.select("INBOX").await.unwrap();
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -216,7 +215,7 @@ async fn a_message_moved_by_another_client_before_our_move_does_not_block_the_da
     assert_eq!(app.decided().await.len(), 1, "{}", app.daemon_logs());
 
     let settings = app.settings();
-    let mut other = Mailbox::connect(&settings.imap, app.stack.password()).await.unwrap();
+    let mut other = Mailbox::connect(&settings.imap, None).await.unwrap();
     other.ensure_folder(OTHER_FOLDER).await.unwrap();
     other.select("INBOX").await.unwrap();
     let uids: Vec<u32> = other.fetch_after(0, 10).await.unwrap().iter().map(|f| f.uid).collect();

@@ -20,13 +20,17 @@ fn settings(stack: &MailStack, security: Security) -> ImapSettings {
         Security::Starttls => ("localhost", stack.imap_port()),
         Security::None => ("127.0.0.1", stack.imap_port()),
     };
+    // The password is read from a file at each login, as the daemon does.
+    let password_file = stack.dir().join("imap-password");
+    std::fs::write(&password_file, stack.password()).unwrap();
     ImapSettings {
         host: host.into(),
         port,
         security,
         username: USER.into(),
+        auth: Default::default(),
         password_env: "UNUSED".into(),
-        password_file: None,
+        password_file: Some(password_file),
         folder: "INBOX".into(),
         processed_folder: PROCESSED.into(),
         ca_file: stack.ca_pem_path().display().to_string(),
@@ -57,7 +61,7 @@ fn deliver(stack: &MailStack, subject: &str) -> Vec<u8> {
 }
 
 async fn connect(stack: &MailStack, security: Security) -> Mailbox {
-    Mailbox::connect(&settings(stack, security), stack.password()).await.expect("IMAP connect and login")
+    Mailbox::connect(&settings(stack, security), None).await.expect("IMAP connect and login")
 }
 
 #[tokio::test]
@@ -86,8 +90,9 @@ async fn imap_over_starttls_and_over_plain_reads_the_inbox() {
 #[tokio::test]
 async fn a_wrong_password_gives_the_login_error() {
     let stack = start(MailStack::builder());
-    let error =
-        Mailbox::connect(&settings(&stack, Security::Tls), "wrong").await.err().expect("login must fail");
+    let settings = settings(&stack, Security::Tls);
+    std::fs::write(settings.password_file.as_ref().unwrap(), "wrong").unwrap();
+    let error = Mailbox::connect(&settings, None).await.err().expect("login must fail");
     let expected = format!("IMAP login failed for {USER} on 127.0.0.1:{}", stack.imaps_port());
     assert!(format!("{error:#}").contains(&expected), "{error:#}");
     // It will not heal by itself: the daemon tells the referents.
@@ -116,7 +121,7 @@ async fn a_server_that_is_not_there_gives_the_connect_error() {
     // A port nobody listens on: bound, then released.
     let mut settings = settings(&stack, Security::None);
     settings.port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let error = Mailbox::connect(&settings, stack.password()).await.err().expect("connect must fail");
+    let error = Mailbox::connect(&settings, None).await.err().expect("connect must fail");
     let expected = format!("cannot connect to IMAP server 127.0.0.1:{}", settings.port);
     assert!(format!("{error:#}").contains(&expected), "{error:#}");
 }
@@ -310,7 +315,7 @@ async fn a_certificate_from_an_unknown_ca_is_refused() {
     let stack = start(MailStack::builder());
     let mut settings = settings(&stack, Security::Tls);
     settings.ca_file = String::new();
-    let error = Mailbox::connect(&settings, stack.password()).await.err().expect("TLS must fail");
+    let error = Mailbox::connect(&settings, None).await.err().expect("TLS must fail");
     let text = format!("{error:#}");
     assert!(text.contains("cannot connect to IMAP server") && text.contains("TLS handshake"), "{text}");
     let refusal = choixbot::mailbox::refusal(&error).expect("an untrusted certificate is a refusal");
@@ -345,18 +350,15 @@ async fn a_certificate_is_pinned_by_its_fingerprint_without_a_file_and_a_refusal
     let fingerprint = openssl_fingerprint(&stack.ca_pem_path());
     let mut settings = settings(&stack, Security::Tls);
     settings.ca_file = String::new();
-    let error = Mailbox::connect(&settings, stack.password()).await.err().expect("not trusted yet");
+    let error = Mailbox::connect(&settings, None).await.err().expect("not trusted yet");
     let expected = format!("tls_fingerprint = \"sha256:{}\"", fingerprint.replace(':', "").to_lowercase());
     assert!(format!("{error:#}").contains(&expected), "the refusal says which setting trusts it: {error:#}");
     // As a browser or `openssl` shows it: colons and capitals.
     settings.tls_fingerprint = format!("SHA256:{fingerprint}");
-    let mut mailbox = Mailbox::connect(&settings, stack.password()).await.expect("pinned by fingerprint");
+    let mut mailbox = Mailbox::connect(&settings, None).await.expect("pinned by fingerprint");
     mailbox.select("INBOX").await.unwrap();
     settings.tls_fingerprint = format!("sha256:{}", "00".repeat(32));
-    assert!(
-        Mailbox::connect(&settings, stack.password()).await.is_err(),
-        "another fingerprint is not trusted"
-    );
+    assert!(Mailbox::connect(&settings, None).await.is_err(), "another fingerprint is not trusted");
 }
 
 #[tokio::test]
@@ -365,7 +367,7 @@ async fn a_server_that_is_down_is_not_a_refusal() {
     let stack = start(MailStack::builder());
     let mut settings = settings(&stack, Security::None);
     settings.port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let error = Mailbox::connect(&settings, stack.password()).await.err().expect("connect must fail");
+    let error = Mailbox::connect(&settings, None).await.err().expect("connect must fail");
     assert_eq!(choixbot::mailbox::refusal(&error), None, "{error:#}");
 }
 

@@ -29,6 +29,7 @@ mod lease;
 mod mail_helpers;
 mod mail_loop;
 mod mailbox;
+mod oauth;
 mod other_client;
 mod outbox;
 mod personal_data;
