@@ -128,7 +128,7 @@ async fn imap(
             }
         },
         crate::settings::Auth::Oauth2 => {
-            match oauth2.map(|o| crate::oauth::TokenSource::new(o, crate::clock::Clock::system())) {
+            match oauth2.map(|o| crate::oauth::TokenSource::new(o, crate::clock::Clock::from_env())) {
                 Some(Ok(tokens)) => Some(tokens),
                 Some(Err(error)) => return report.failed(format!("{error:#}"), "fix the [oauth2] table"),
                 None => {

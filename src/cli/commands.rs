@@ -179,7 +179,6 @@ async fn import_file(database_url: &str, kind: ImportKind, file: &Path) -> Resul
     Ok(())
 }
 
-/// `message`, then one indented line per note of the group check.
 /// `choixbot login`: the device flow of the `[oauth2]` table.
 async fn login(config: &std::path::Path) -> Result<()> {
     let settings = Settings::load(config)?;
@@ -193,6 +192,7 @@ async fn login(config: &std::path::Path) -> Result<()> {
     crate::oauth::login::login(oauth2, &clock, &mut std::io::stdout()).await.map_err(Error::from)
 }
 
+/// `message`, then one indented line per note of the group check.
 fn with_notes(mut message: String, check: &import::GroupCheck) -> String {
     for note in check.notes() {
         message.push_str(&format!("\n  {note}"));

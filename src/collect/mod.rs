@@ -86,8 +86,11 @@ impl Daemon {
     /// (`crate::lease`).
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> crate::Result<()> {
         // Refuse to start without a password at all; it is read again at
-        // each connection, so that a referent can fix a wrong one.
-        self.settings.imap.password()?;
+        // each connection, so that a referent can fix a wrong one. (With
+        // OAuth2 the token file is read at each connection too.)
+        if self.settings.imap.auth == crate::settings::Auth::Password {
+            self.settings.imap.password()?;
+        }
         let (stop, stopping) = watch::channel(false);
         let serving = self.serve(stopping);
         tokio::pin!(serving);

@@ -296,3 +296,46 @@ async fn an_access_token_is_replaced_before_it_expires_on_the_clock() {
     setup.tokens.access_token().await.unwrap();
     assert_eq!(setup.endpoint.requests.load(Ordering::SeqCst), 2);
 }
+
+/// The daemon with `auth = "oauth2"` for IMAP and SMTP: a reply is read
+/// and answered, with no password anywhere in its configuration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_reads_and_answers_with_oauth2_alone() {
+    use crate::mail_helpers::{paris_time, spawn_mail_app_on, BOT};
+    let app =
+        spawn_mail_app_on(MailStack::builder().oauth2_key(KEY), &paris_time(chrono::Duration::days(2))).await;
+    let endpoint = Arc::new(Endpoint { valid_refresh: Mutex::new("rt-1".into()), ..Default::default() });
+    let token_url = token_endpoint(endpoint.clone()).await;
+    let token_file =
+        app.app.write("oauth2-token.json", r#"{"refresh_token":"rt-1","saved_at":"2026-12-01T10:00:00Z"}"#);
+    let config = std::fs::read_to_string(&app.app.config).unwrap();
+    let password_line = config.lines().find(|line| line.starts_with("password_file")).unwrap().to_string();
+    let plain_smtp = format!("port = {}\nsecurity = \"none\"", app.stack.smtp_port());
+    assert!(config.contains(&plain_smtp), "{config}");
+    let config = config.replace(&password_line, "auth = \"oauth2\"").replace(
+        &plain_smtp,
+        &format!(
+            "port = {}\nsecurity = \"tls\"\nusername = \"{BOT}\"\nauth = \"oauth2\"\nca_file = \"{}\"",
+            app.stack.smtps_port(),
+            app.stack.ca_pem_path().display()
+        ),
+    );
+    let config = format!(
+        "{config}\n[oauth2]\nprovider = \"custom\"\nclient_id = \"choixbot-test\"\ntoken_file = \"{}\"\n\
+         device_url = \"{token_url}/device\"\ntoken_url = \"{token_url}\"\nscopes = [\"mail\"]\n",
+        token_file.display()
+    );
+    assert!(!config.contains("password"), "no password at all: {config}");
+    std::fs::write(&app.app.config, config).unwrap();
+
+    let daemon = app.start_daemon().await;
+    let intern = "camille.martin@gmail.com";
+    app.deliver_valid_reply(intern).await;
+    let answer = app.wait_for(intern, 1).remove(0);
+    let (subject, _) = crate::mail_helpers::subject_and_text(&answer);
+    assert!(subject.to_lowercase().contains("choix"), "the confirmation: {subject}");
+    daemon.stop().await;
+    let log = std::fs::read_to_string(app.stack.maillog_path()).unwrap();
+    assert!(log.contains(&format!("sasl_method=XOAUTH2, sasl_username={BOT}")), "{log}");
+    assert!(endpoint.requests.load(Ordering::SeqCst) >= 1);
+}
