@@ -8,11 +8,13 @@
 //! something does not.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::answer::Templates;
 use crate::mailbox::Mailbox;
+use crate::oauth::TokenSource;
 use crate::outbox::probe::{self, Step};
-use crate::settings::{ImapSettings, Settings};
+use crate::settings::{Auth, ImapSettings, Settings};
 use crate::{Error, Result};
 
 /// One line of the report.
@@ -61,14 +63,25 @@ impl Report {
     }
 }
 
+/// What the checks log in with when a server takes OAuth2: one token
+/// source for IMAP, SMTP and the test message, so that one refresh serves
+/// them all; or why there is none.
+type Tokens = std::result::Result<Option<Arc<TokenSource>>, String>;
+
+fn tokens(settings: &Settings) -> Tokens {
+    crate::collect::token_source(settings, crate::clock::Clock::from_env())
+        .map_err(|error| format!("{error:#}"))
+}
+
 pub async fn check(config: &Path, send: bool) -> Result<()> {
     let settings = Settings::load(config)?;
+    let tokens = tokens(&settings);
     let mut report = Report::default();
-    imap(&settings.imap, settings.oauth2.as_ref(), &mut report).await;
-    smtp(&settings, &mut report).await;
+    imap(&settings.imap, &tokens, &mut report).await;
+    smtp(&settings, &tokens, &mut report).await;
     templates(&settings, &mut report);
     if send && report.failures() == 0 {
-        test_message(&settings, &mut report).await;
+        test_message(&settings, tokens.ok().flatten(), &mut report).await;
     }
     report.print();
     match report.failures() {
@@ -88,9 +101,10 @@ pub async fn check(config: &Path, send: bool) -> Result<()> {
 /// invitations whose replies cannot be read, or that cannot leave, are
 /// worse than none.
 pub async fn before_invite(settings: &Settings) -> Result<()> {
+    let tokens = tokens(settings);
     let mut report = Report::default();
-    imap(&settings.imap, settings.oauth2.as_ref(), &mut report).await;
-    smtp(settings, &mut report).await;
+    imap(&settings.imap, &tokens, &mut report).await;
+    smtp(settings, &tokens, &mut report).await;
     if report.failures() == 0 {
         return Ok(());
     }
@@ -113,32 +127,20 @@ fn templates(settings: &Settings, report: &mut Report) {
     }
 }
 
-async fn imap(
-    settings: &ImapSettings,
-    oauth2: Option<&crate::settings::OAuth2Settings>,
-    report: &mut Report,
-) {
+async fn imap(settings: &ImapSettings, tokens: &Tokens, report: &mut Report) {
     let address = format!("{}:{}", settings.host, settings.port);
     report.heading(format!("IMAP {address} ({}), as {}:", settings.security.as_str(), settings.username));
-    let tokens = match settings.auth {
-        crate::settings::Auth::Password => match settings.password() {
+    let tokens = match (settings.auth, tokens) {
+        (Auth::Password, _) => match settings.password() {
             Ok(_) => None,
             Err(error) => {
                 return report.failed(format!("{error:#}"), "set imap.password_env or imap.password_file")
             }
         },
-        crate::settings::Auth::Oauth2 => {
-            match oauth2.map(|o| crate::oauth::TokenSource::new(o, crate::clock::Clock::from_env())) {
-                Some(Ok(tokens)) => Some(tokens),
-                Some(Err(error)) => return report.failed(format!("{error:#}"), "fix the [oauth2] table"),
-                None => {
-                    return report
-                        .failed("imap.auth = \"oauth2\" needs an [oauth2] table", "add the [oauth2] table")
-                }
-            }
-        }
+        (Auth::Oauth2, Ok(tokens)) => tokens.as_deref(),
+        (Auth::Oauth2, Err(error)) => return report.failed(error.clone(), "fix the [oauth2] table"),
     };
-    let connected = Mailbox::connect(settings, tokens.as_ref()).await;
+    let connected = Mailbox::connect(settings, tokens).await;
     let mut mailbox = match connected {
         Ok(mailbox) => mailbox,
         Err(error) => return report.failed(format!("{error:#}"), imap_remedy(&error)),
@@ -176,14 +178,14 @@ async fn imap(
 
 /// `--send`: a test message to the referents, straight through the SMTP
 /// server (not the session's outbox: nothing is recorded).
-async fn test_message(settings: &Settings, report: &mut Report) {
+async fn test_message(settings: &Settings, tokens: Option<Arc<TokenSource>>, report: &mut Report) {
     report.heading("Test message:");
     let referents = settings.session.referents();
     if referents.is_empty() {
         return report.failed("no referent to send it to", "list the referents in session.referents");
     }
     let to: Vec<String> = referents.iter().map(|r| r.to_string()).collect();
-    match send_test_message(settings, referents).await {
+    match send_test_message(settings, referents, tokens.as_ref()).await {
         Ok(()) => {
             report.ok(format!("sent to {}: check that it arrived, and not among the spam", to.join(", ")))
         }
@@ -191,7 +193,11 @@ async fn test_message(settings: &Settings, report: &mut Report) {
     }
 }
 
-async fn send_test_message(settings: &Settings, referents: Vec<crate::domain::Email>) -> anyhow::Result<()> {
+async fn send_test_message(
+    settings: &Settings,
+    referents: Vec<crate::domain::Email>,
+    tokens: Option<&Arc<TokenSource>>,
+) -> anyhow::Result<()> {
     use crate::answer::{Outgoing, Purpose};
     let now = crate::clock::Clock::from_env().now().to_rfc3339();
     let text = format!(
@@ -204,8 +210,7 @@ async fn send_test_message(settings: &Settings, referents: Vec<crate::domain::Em
     let mut outgoing = Outgoing::new(Purpose::Alert, &format!("check {now}"), &settings.mail, subject, text)?;
     outgoing.to = referents;
     let message = crate::outbox::queued(&outgoing, None, None, &settings.mail)?;
-    let tokens = crate::collect::token_source(settings, crate::clock::Clock::from_env())?;
-    let transport = crate::outbox::transport::SmtpTransport::for_settings(&settings.smtp, tokens.as_ref())?;
+    let transport = crate::outbox::transport::SmtpTransport::for_settings(&settings.smtp, tokens)?;
     let envelope_from = settings.mail.from_address().map_err(anyhow::Error::msg)?.to_string();
     match transport.send_raw(&envelope_from, &message.recipients, &message.raw).await {
         crate::outbox::transport::SendOutcome::Accepted => Ok(()),
@@ -218,9 +223,9 @@ async fn send_test_message(settings: &Settings, referents: Vec<crate::domain::Em
 /// The SMTP login and a fresh access token, or what failed and what to do.
 async fn smtp_token(
     settings: &Settings,
+    tokens: &Tokens,
 ) -> Result<Option<(String, secrecy::SecretString)>, (String, String)> {
-    let tokens = crate::collect::token_source(settings, crate::clock::Clock::from_env())
-        .map_err(|error| (format!("{error:#}"), "fix the [oauth2] table".to_string()))?;
+    let tokens = tokens.as_ref().map_err(|error| (error.clone(), "fix the [oauth2] table".to_string()))?;
     let (Some(tokens), Some(username)) = (tokens, settings.smtp.credentials_username()) else {
         return Err(("smtp.auth = \"oauth2\" needs smtp.username".into(), "set smtp.username".into()));
     };
@@ -240,14 +245,14 @@ fn imap_remedy(error: &anyhow::Error) -> String {
     }
 }
 
-async fn smtp(settings: &Settings, report: &mut Report) {
+async fn smtp(settings: &Settings, tokens: &Tokens, report: &mut Report) {
     let smtp = &settings.smtp;
     report.heading(format!("SMTP {}:{} ({}):", smtp.host, smtp.port, smtp.security.as_str()));
     let credentials = match smtp.auth {
-        crate::settings::Auth::Password => smtp.credentials().map_err(|error| {
+        Auth::Password => smtp.credentials().map_err(|error| {
             (format!("{error:#}"), "set smtp.password_env or smtp.password_file".to_string())
         }),
-        crate::settings::Auth::Oauth2 => smtp_token(settings).await,
+        Auth::Oauth2 => smtp_token(settings, tokens).await,
     };
     let credentials = match credentials {
         Ok(credentials) => credentials,

@@ -31,26 +31,30 @@ pub(super) async fn open_session(
             refused_or(settings, tokio::time::timeout(timeout, login).await, timeout)
         }
         (Auth::Oauth2, Some(tokens)) => match with_token(settings, tokens, timeout).await {
-            Err(error) if refusal::refusal(&error).is_some_and(|r| matches!(r, Refusal::Login { .. })) => {
-                with_token(settings, tokens, timeout).await
-            }
+            Err(error) if is_refused_login(&error) => with_token(settings, tokens, timeout).await,
             other => other,
         },
         (Auth::Oauth2, None) => bail!("imap.auth = \"oauth2\" but the daemon was given no [oauth2] table"),
     }
 }
 
-/// One XOAUTH2 login with the current token; a refusal marks the token so
-/// that the next attempt asks for a new one.
+/// One XOAUTH2 login with the current token; a refused login marks the
+/// token so that the next attempt asks for a new one.
 async fn with_token(settings: &ImapSettings, tokens: &TokenSource, timeout: Duration) -> Result<Session> {
     let (token, generation) = tokens.access_token().await.map_err(authorization_refused)?;
     let client: Client = connect::open(settings, timeout).await?;
     let login = client.authenticate("XOAUTH2", ImapXoauth2::new(&settings.username, &token));
     let result = refused_or(settings, tokio::time::timeout(timeout, login).await, timeout);
-    if result.as_ref().is_err_and(|error| refusal::refusal(error).is_some()) {
+    if result.as_ref().is_err_and(is_refused_login) {
         tokens.refused(generation).await;
     }
     result
+}
+
+/// Whether the server refused the login itself (not, say, the
+/// certificate before any token was shown).
+fn is_refused_login(error: &anyhow::Error) -> bool {
+    matches!(refusal::refusal(error), Some(Refusal::Login { .. }))
 }
 
 /// A missing or revoked authorization is a refusal the referents are told
