@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what choixbot's tests need: Dovecot (IMAP, LMTP) and Postfix for
 # the private mail stack (crates/mailstack), openssl for its certificates,
-# and PostgreSQL for the database tests. Idempotent: does nothing when every
+# PostgreSQL for the database tests, and Chromium with chromedriver for the
+# web page's browser tests. Idempotent: does nothing when every
 # package is there; runs `apt-get update` once, only when one is missing.
 #
 # The system-wide Dovecot and Postfix services are not needed (each test
@@ -9,7 +10,7 @@
 # packages started them.
 set -eu
 
-PACKAGES="dovecot-imapd dovecot-lmtpd postfix openssl postgresql"
+PACKAGES="dovecot-imapd dovecot-lmtpd postfix openssl postgresql chromium chromium-driver"
 
 missing=""
 for package in $PACKAGES; do

@@ -4,12 +4,13 @@
 
 mod check;
 mod commands;
-mod follow_up;
+pub mod follow_up;
 mod lease;
 mod mail;
 mod person;
-mod report;
-mod snapshot;
+pub mod report;
+pub mod snapshot;
+pub mod status;
 
 use std::path::PathBuf;
 

@@ -22,6 +22,7 @@
 //! - [`store`] — the session's database;
 //! - [`settings`] — `choixbot.toml`;
 //! - [`private`] — owner-only files for personal data;
+//! - [`web`] — the live page: public posts, the referents' dashboard;
 //! - [`cli`] — the commands.
 
 pub mod alert;
@@ -47,5 +48,6 @@ pub mod reply;
 pub mod settings;
 pub mod store;
 pub mod synthetic;
+pub mod web;
 
 pub use error::{Error, Result};

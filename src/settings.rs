@@ -20,7 +20,9 @@ use crate::domain::Email;
 use crate::{Error, Result};
 
 mod authorization;
+mod web;
 pub use authorization::{Auth, Endpoints, OAuth2Settings, Provider};
+pub use web::WebSettings;
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]
@@ -41,6 +43,9 @@ pub struct Settings {
     /// (optional otherwise).
     #[serde(default)]
     pub oauth2: Option<OAuth2Settings>,
+    /// `[web]`: the live page served by `choixbot run` (optional).
+    #[serde(default)]
+    pub web: Option<WebSettings>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -291,6 +296,9 @@ impl Settings {
         self.mail.reply_to_address()?;
         if self.mail.reply_to.contains('+') {
             return Err("mail.reply_to must not contain '+': choixbot adds '+TOKEN' itself".into());
+        }
+        if let Some(web) = &self.web {
+            web.check()?;
         }
         self.check_authorization()
     }

@@ -241,20 +241,7 @@ async fn allocate(cli: &Cli, json: bool) -> Result<()> {
 async fn status(cli: &Cli, json: bool) -> Result<()> {
     let settings = optional_settings(&cli.config)?;
     let store = Store::connect(&cli.database_url).await?;
-    let snapshot = snapshot(&store, supernumerary_cap(&settings)).await?;
-    let status = super::report::Status {
-        deadline: settings.as_ref().map(|s| s.session.deadline.clone()),
-        closed_at: store.state(crate::close::CLOSED_AT).await?,
-        groups: super::report::group_status(&snapshot),
-        mail: store.mail_counts().await?,
-        outbox: store.outbox_counts().await?,
-        failed: store.outbox_failures().await?,
-        follow_up: super::follow_up::FollowUp::read(&store, &snapshot.interns).await?,
-        close: close_status(&store, settings.as_ref()).await?,
-        lease: super::lease::LeaseStatus::read(&store, session_tz(settings.as_ref())).await?,
-        proxies: store.proxy_changes().await?,
-        notices: store.notice_counts().await?,
-    };
+    let (_, status) = super::status::read(&store, settings.as_ref()).await?;
     store.close().await;
     if json {
         println!("{}", serde_json::to_string(&status).expect("status serialises"));
@@ -262,36 +249,6 @@ async fn status(cli: &Cli, json: bool) -> Result<()> {
         print!("{}", status.to_text());
     }
     Ok(())
-}
-
-/// The session's time zone (Paris without a configuration).
-fn session_tz(settings: Option<&Settings>) -> chrono_tz::Tz {
-    settings.and_then(|s| s.session.tz().ok()).unwrap_or(chrono_tz::Europe::Paris)
-}
-
-/// Where the close stands: the deadline by the store's clock, the hold and
-/// the basis recorded by the daemon or `choixbot close`.
-async fn close_status(store: &Store, settings: Option<&Settings>) -> Result<super::report::CloseStatus> {
-    use crate::answer::french::{deadline_in_words, instant_in_words};
-    let tz = session_tz(settings);
-    let deadline = settings.and_then(|s| s.session.deadline_utc().ok());
-    let closed_at = store.state(crate::close::CLOSED_AT).await?;
-    let closed = closed_at
-        .as_deref()
-        .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
-        .map(|at| instant_in_words(at.with_timezone(&chrono::Utc), tz));
-    let held = crate::close::held::held(store).await?;
-    let deadline_passed = deadline.is_some_and(|d| store.clock().now() >= d);
-    Ok(super::report::CloseStatus {
-        deadline: deadline.map(|d| deadline_in_words(d, tz)),
-        deadline_passed,
-        // Recorded by the daemon, by its clock, once the deadline passed.
-        held: held.is_some() && closed_at.is_none(),
-        unreadable_since: held.as_ref().and_then(|h| h.unreadable_since()).map(|at| instant_in_words(at, tz)),
-        error: held.map(|h| h.error),
-        basis: store.state(crate::close::CLOSE_BASIS).await?,
-        closed,
-    })
 }
 
 async fn export(cli: &Cli, format: Option<ExportFormat>, output: Option<PathBuf>) -> Result<()> {

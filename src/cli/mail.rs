@@ -135,8 +135,38 @@ async fn send_with_progress(worker: &Worker, what: &str) -> Result<()> {
 
 pub async fn run(config: &Path, database_url: &str) -> Result<()> {
     let session = open(config, database_url).await?;
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let page = match &session.settings.web {
+        Some(web) => Some(start_web_page(&session, web.clone(), stopping).await?),
+        None => None,
+    };
     let daemon = Daemon::new(session.settings, session.store, session.templates)?;
-    daemon.run(shutdown_signal()).await
+    let ran = daemon.run(shutdown_signal()).await;
+    let _ = stop.send(true);
+    if let Some(page) = page {
+        match page.await {
+            Ok(Err(error)) => tracing::warn!("the web page stopped: {error:#}"),
+            Err(error) => tracing::warn!("the web page's task failed: {error}"),
+            Ok(Ok(())) => {}
+        }
+    }
+    ran
+}
+
+/// Starts the `[web]` page on its own task, beside the daemon: the mail
+/// work never waits for a web request, and a standby serves the page too.
+/// The address is taken first, so that a port in use is said at once.
+async fn start_web_page(
+    session: &Session,
+    settings: crate::settings::WebSettings,
+    stopping: tokio::sync::watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<Result<()>>> {
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|error| Error::bad_input(format!("web: cannot listen on {}: {error}", settings.listen)))?;
+    let (store, templates) = (session.store.clone(), session.templates.clone());
+    let web = crate::web::Web::new(session.settings.clone(), settings, store, templates, stopping.clone())?;
+    Ok(tokio::spawn(crate::web::serve(web, listener, stopping)))
 }
 
 /// Completes on Ctrl-C or SIGTERM.

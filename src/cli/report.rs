@@ -161,7 +161,8 @@ pub struct CloseStatus {
 }
 
 impl CloseStatus {
-    fn to_text(&self) -> String {
+    /// Where the close stands, in words.
+    pub fn to_text(&self) -> String {
         let deadline = self.deadline.as_deref().unwrap_or("unknown");
         if let Some(closed) = &self.closed {
             let basis = self.basis.as_deref().map(|b| format!(": {b}")).unwrap_or_default();

@@ -28,27 +28,65 @@ pub fn compose_all(
     for stored in interns {
         let intern = &stored.intern;
         for (address, proxy) in intern.registered_addresses() {
-            messages.push(compose(settings, templates, &facts, stored, &catalog, address, proxy)?);
+            let invitation = Invitation { stored, address, proxy, again: None };
+            messages.push(compose(settings, templates, &facts, &catalog, invitation)?);
         }
     }
     Ok(messages)
+}
+
+/// The invitations of one intern (and of their proxy). `again` makes them
+/// new messages, with their own Message-IDs, when an invitation is sent a
+/// second time (`None` for the first, which `invite` may queue again
+/// without sending it twice).
+pub fn compose_for(
+    settings: &Settings,
+    templates: &Templates,
+    stored: &StoredIntern,
+    posts: &[Post],
+    again: Option<&str>,
+) -> anyhow::Result<Vec<Queued>> {
+    let facts = SessionFacts::from_settings(settings).map_err(anyhow::Error::msg)?;
+    let catalog = PostCatalog::new(posts);
+    stored
+        .intern
+        .registered_addresses()
+        .map(|(address, proxy)| {
+            let invitation = Invitation { stored, address, proxy, again };
+            compose(settings, templates, &facts, &catalog, invitation)
+        })
+        .collect()
+}
+
+/// One invitation to word.
+struct Invitation<'a> {
+    /// Whose.
+    stored: &'a StoredIntern,
+    /// To which of their addresses.
+    address: &'a Email,
+    /// Whether that address is their proxy's.
+    proxy: bool,
+    /// What makes a second sending a new message.
+    again: Option<&'a str>,
 }
 
 fn compose(
     settings: &Settings,
     templates: &Templates,
     facts: &SessionFacts,
-    stored: &StoredIntern,
     posts: &PostCatalog<'_>,
-    address: &Email,
-    proxy: bool,
+    invitation: Invitation<'_>,
 ) -> anyhow::Result<Queued> {
+    let Invitation { stored, address, proxy, again } = invitation;
     let intern = &stored.intern;
     let reply_to = settings.mail.reply_to_for(&stored.token);
     let context =
         InvitationContext::new(facts.clone(), intern, proxy, posts, stored.token.as_str(), &reply_to);
     let rendered = templates.invitation(&context)?;
-    let seed = format!("{}|{}|{}", settings.session.name, intern.email, address);
+    let mut seed = format!("{}|{}|{}", settings.session.name, intern.email, address);
+    if let Some(again) = again {
+        seed.push_str(&format!("|{again}"));
+    }
     let subject = subject::invitation(&settings.session.name, stored.token.as_str());
     let mut outgoing = Outgoing::new(Purpose::Invitation, &seed, &settings.mail, subject, rendered.text)?;
     outgoing.html = rendered.html;

@@ -21,6 +21,7 @@ pub mod person;
 pub mod proxies;
 mod purge;
 mod session;
+mod web;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -41,6 +42,7 @@ pub use notices::{DueNotice, NoticeCounts, NoticeState};
 pub use proxies::{PendingProxy, ProxyChange};
 pub use purge::{Purged, PURGED_AT};
 pub use session::{revision, set_state, set_wishes, Replaced, StoredIntern, SOURCE_EMAIL, SOURCE_IMPORT};
+pub use web::LastMessage;
 
 /// Which database is behind the `Any` pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

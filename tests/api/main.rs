@@ -35,3 +35,4 @@ mod outbox;
 mod personal_data;
 mod reply_golden;
 mod smtp;
+mod web;
