@@ -25,6 +25,31 @@ use crate::store::{self, Store};
 /// and the start of the outage).
 const REFUSAL_TOLD: &str = "alert_refusal";
 
+/// The session-state key of the refusal in force, as `status` shows it
+/// (a [`RefusalInForce`] in JSON), until the mailbox can be read again.
+const REFUSAL_IN_FORCE: &str = "mailbox_refusal";
+
+/// The mailbox's refusal in force, recorded for `status` and the web page.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RefusalInForce {
+    /// [`Refusal::kind`].
+    pub kind: String,
+    /// The start of the outage (milliseconds since the epoch).
+    pub since_ms: i64,
+    /// The refusal, in full.
+    pub error: String,
+    /// What to do about it ([`Refusal::remedy`]).
+    pub remedy: String,
+}
+
+impl RefusalInForce {
+    /// The refusal in force, if the mailbox refuses choixbot now.
+    pub async fn read(store: &Store) -> anyhow::Result<Option<Self>> {
+        let Some(json) = store.state(REFUSAL_IN_FORCE).await? else { return Ok(None) };
+        Ok(serde_json::from_str(&json).ok())
+    }
+}
+
 /// How often a held close is told again.
 const HELD_REPEAT_MS: i64 = 3_600_000;
 
@@ -51,6 +76,16 @@ impl Alerts {
         if self.store.state(REFUSAL_TOLD).await?.as_deref() == Some(told.as_str()) {
             return Ok(false);
         }
+        let in_force = RefusalInForce {
+            kind: refusal.kind().to_string(),
+            since_ms: since.timestamp_millis(),
+            error: refusal.to_string(),
+            remedy: refusal.remedy().to_string(),
+        };
+        let mut tx = self.store.begin_write().await?;
+        let json = serde_json::to_string(&in_force).expect("a refusal serialises");
+        store::set_state(&mut tx, REFUSAL_IN_FORCE, &json).await?;
+        self.store.commit(tx).await?;
         let context = self.context(false, since, &refusal.to_string(), Some(refusal.remedy_in_french()))?;
         let seed = format!("refusal|{}|{told}", self.settings.session.name);
         let what = "la boîte de réception refuse choixbot";
@@ -64,10 +99,13 @@ impl Alerts {
     /// Forgets a refusal once the mailbox can be read again: the next one
     /// is a new outage, told again.
     pub async fn mailbox_readable(&self) -> anyhow::Result<()> {
-        if self.store.state(REFUSAL_TOLD).await?.is_some() {
+        if self.store.state(REFUSAL_TOLD).await?.is_some()
+            || self.store.state(REFUSAL_IN_FORCE).await?.is_some()
+        {
             let mut tx = self.store.begin_write().await?;
-            sqlx::query("DELETE FROM session_state WHERE key = $1")
+            sqlx::query("DELETE FROM session_state WHERE key = $1 OR key = $2")
                 .bind(REFUSAL_TOLD)
+                .bind(REFUSAL_IN_FORCE)
                 .execute(&mut *tx)
                 .await?;
             self.store.commit(tx).await?;

@@ -23,6 +23,9 @@ struct Session {
     /// The templates, checked: choixbot refuses to start with a template
     /// that does not render.
     templates: Arc<Templates>,
+    /// The OAuth2 access tokens, when IMAP or SMTP logs in with one: one
+    /// source for the command's reading and sending.
+    tokens: Option<Arc<crate::oauth::TokenSource>>,
 }
 
 async fn open(config: &Path, database_url: &str) -> Result<Session> {
@@ -31,12 +34,12 @@ async fn open(config: &Path, database_url: &str) -> Result<Session> {
         .and_then(|templates| templates.check().map(|()| templates))
         .map_err(|error| Error::bad_input(format!("{error:#}")))?;
     let store = Store::connect(database_url).await?;
-    Ok(Session { settings, store, templates: Arc::new(templates) })
+    let tokens = collect::token_source(&settings, store.clock().clone())?;
+    Ok(Session { settings, store, templates: Arc::new(templates), tokens })
 }
 
 fn worker(session: &Session, store: Store) -> Result<Worker> {
-    let tokens = collect::token_source(&session.settings, store.clock().clone())?;
-    let transport = SmtpTransport::for_settings(&session.settings.smtp, tokens.as_ref())?;
+    let transport = SmtpTransport::for_settings(&session.settings.smtp, session.tokens.as_ref())?;
     collect::outbox_worker(&session.settings, store, transport)
 }
 
@@ -206,6 +209,7 @@ pub async fn close(config: &Path, database_url: &str, without_mailbox: bool) -> 
             session.settings.clone(),
             session.store.clone(),
             session.templates.clone(),
+            session.tokens.clone(),
         );
         Some(read.await.map_err(|error| {
             anyhow::anyhow!(

@@ -137,6 +137,34 @@ pub struct Status {
     pub proxies: Vec<ProxyChange>,
     /// The displacement notices: sent, pending, turned off.
     pub notices: NoticeCounts,
+    /// What the mailbox refuses now (a password, an authorization, a
+    /// certificate, a folder), as the daemon last found; `None` while it
+    /// can be read.
+    pub mailbox_refused: Option<MailboxRefused>,
+}
+
+/// The mailbox refusing choixbot, for `status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MailboxRefused {
+    /// `login_refused`, `authorization_refused`, `token_refused`,
+    /// `certificate_refused` or `folder_missing`.
+    pub kind: String,
+    /// Since when, in words, in the session's time zone.
+    pub since: String,
+    /// The refusal, in full.
+    pub error: String,
+    /// What to do about it.
+    pub remedy: String,
+}
+
+impl MailboxRefused {
+    fn to_text(&self) -> String {
+        format!(
+            "THE MAILBOX REFUSES CHOIXBOT since {}:\n  {}\n  What to do: {}.\n  (The referents were told by email; \
+             choixbot keeps trying and reads the replies as soon as it is let in.)\n",
+            self.since, self.error, self.remedy
+        )
+    }
 }
 
 /// Where the close stands, for `status`.
@@ -194,6 +222,9 @@ impl Status {
             text.push_str("No configuration: deadline unknown.\n");
         } else {
             text.push_str(&self.close.to_text());
+        }
+        if let Some(refused) = &self.mailbox_refused {
+            text.push_str(&refused.to_text());
         }
         text.push_str(&self.lease.to_text());
         let m = &self.mail;

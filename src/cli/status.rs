@@ -1,7 +1,7 @@
 //! `status` read from the database: what the terminal prints and the
 //! referents' web page shows are the same facts, read in one place.
 
-use super::report::{CloseStatus, Status};
+use super::report::{CloseStatus, MailboxRefused, Status};
 use super::snapshot::{snapshot, Snapshot};
 use crate::settings::Settings;
 use crate::store::Store;
@@ -23,6 +23,7 @@ pub async fn read(store: &Store, settings: Option<&Settings>) -> Result<(Snapsho
         lease: super::lease::LeaseStatus::read(store, session_tz(settings)).await?,
         proxies: store.proxy_changes().await?,
         notices: store.notice_counts().await?,
+        mailbox_refused: mailbox_refused(store, session_tz(settings)).await?,
     };
     Ok((snapshot, status))
 }
@@ -55,4 +56,13 @@ async fn close_status(store: &Store, settings: Option<&Settings>) -> Result<Clos
         basis: store.state(crate::close::CLOSE_BASIS).await?,
         closed,
     })
+}
+
+/// The refusal the daemon recorded, if the mailbox refuses choixbot now.
+async fn mailbox_refused(store: &Store, tz: chrono_tz::Tz) -> Result<Option<MailboxRefused>> {
+    let Some(refusal) = crate::alert::RefusalInForce::read(store).await? else { return Ok(None) };
+    let since = chrono::DateTime::from_timestamp_millis(refusal.since_ms)
+        .map(|at| crate::answer::french::instant_in_words(at, tz))
+        .unwrap_or_default();
+    Ok(Some(MailboxRefused { kind: refusal.kind, since, error: refusal.error, remedy: refusal.remedy }))
 }

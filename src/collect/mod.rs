@@ -289,15 +289,18 @@ impl Daemon {
 /// each reply (the answers are queued), and returns the basis of a close:
 /// `choixbot close` reads the replies still waiting before it makes the
 /// list.
+///
+/// `tokens` is the caller's [`token_source`]: a command that then sends
+/// shares it with its outbox, and refreshes once.
 pub async fn read_mailbox_now(
     settings: Arc<Settings>,
     store: Store,
     templates: Arc<Templates>,
+    tokens: Option<Arc<TokenSource>>,
 ) -> anyhow::Result<Basis> {
     let wake = Arc::new(tokio::sync::Notify::new());
     let answers = Answers::new(templates, settings.clone())?;
     let mut processor = Processor::new(store, settings.clone(), answers, wake).await?;
-    let tokens = token_source(&settings, processor.store().clock().clone())?;
     let (folder, position) =
         daemon::read_up_to_now(&settings.imap, tokens.as_deref(), &mut processor).await?;
     Ok(Basis::Mailbox { folder, position })

@@ -31,7 +31,9 @@ pub(super) async fn open_session(
             refused_or(settings, tokio::time::timeout(timeout, login).await, timeout)
         }
         (Auth::Oauth2, Some(tokens)) => match with_token(settings, tokens, timeout).await {
-            Err(error) if is_refused_login(&error) => with_token(settings, tokens, timeout).await,
+            Err(error) if is_refused_login(&error) => {
+                with_token(settings, tokens, timeout).await.map_err(token_refused)
+            }
             other => other,
         },
         (Auth::Oauth2, None) => bail!("imap.auth = \"oauth2\" but the daemon was given no [oauth2] table"),
@@ -55,6 +57,19 @@ async fn with_token(settings: &ImapSettings, tokens: &TokenSource, timeout: Dura
 /// certificate before any token was shown).
 fn is_refused_login(error: &anyhow::Error) -> bool {
     matches!(refusal::refusal(error), Some(Refusal::Login { .. }))
+}
+
+/// A second refused login, with a token fresh from the endpoint: no new
+/// token will do better, and the password's remedy would mislead.
+fn token_refused(error: anyhow::Error) -> anyhow::Error {
+    match refusal::refusal(&error) {
+        Some(Refusal::Login { address, username, detail }) => anyhow!(Refusal::TokenRefused {
+            address: address.clone(),
+            username: username.clone(),
+            detail: detail.clone(),
+        }),
+        _ => error,
+    }
 }
 
 /// A missing or revoked authorization is a refusal the referents are told

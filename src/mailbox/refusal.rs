@@ -18,6 +18,17 @@ pub enum Refusal {
         /// What the server said.
         detail: String,
     },
+    /// The server refused two fresh OAuth2 access tokens in a row: the
+    /// authorization is valid, but not for this mailbox or this use.
+    #[error("IMAP login with OAuth2 failed for {username} on {address}: the server refused a fresh token: {detail}")]
+    TokenRefused {
+        /// `HOST:PORT`.
+        address: String,
+        /// The login the token was presented for.
+        username: String,
+        /// What the server said.
+        detail: String,
+    },
     /// The OAuth2 refresh token is missing, revoked or expired.
     #[error("cannot log in with OAuth2: {detail}")]
     Authorization {
@@ -51,6 +62,7 @@ impl Refusal {
         match self {
             Self::Login { .. } => "login_refused",
             Self::Authorization { .. } => "authorization_refused",
+            Self::TokenRefused { .. } => "token_refused",
             Self::Certificate { .. } => "certificate_refused",
             Self::MissingFolder { .. } => "folder_missing",
         }
@@ -66,6 +78,11 @@ impl Refusal {
             Self::Authorization { .. } => {
                 "run `choixbot login` again: the mailbox's OAuth2 authorization was revoked, has \
                  expired, or was never given"
+            }
+            Self::TokenRefused { .. } => {
+                "check that imap.username is the mailbox the authorization was given for, that the \
+                 [oauth2] scopes include IMAP, and that IMAP is enabled for the mailbox; then run \
+                 `choixbot login` again as that mailbox"
             }
             Self::Certificate { .. } => {
                 "give the server's certificate (or its CA) as imap.ca_file, or check imap.host"
@@ -86,6 +103,11 @@ impl Refusal {
                 "lancez `choixbot login` à nouveau : l'autorisation OAuth2 de la boîte a été révoquée, \
                  a expiré, ou n'a jamais été donnée. choixbot relit le fichier de jeton à chaque \
                  connexion : inutile de le redémarrer"
+            }
+            Self::TokenRefused { .. } => {
+                "vérifiez qu'imap.username est bien la boîte pour laquelle l'autorisation a été donnée, \
+                 que les scopes de [oauth2] comprennent IMAP et qu'IMAP est activé pour la boîte ; puis \
+                 lancez `choixbot login` à nouveau en vous connectant comme cette boîte"
             }
             Self::Certificate { .. } => {
                 "donnez le certificat du serveur (ou de son autorité) dans imap.ca_file, ou vérifiez imap.host"

@@ -97,12 +97,8 @@ pub async fn close(
         return Redirect::to("/referent?done=not-confirmed").into_response();
     }
     let inner = &web.0;
-    let basis = crate::collect::read_mailbox_now(
-        inner.settings.clone(),
-        inner.store.clone(),
-        inner.templates.clone(),
-    )
-    .await;
+    let (settings, store, templates) = (inner.settings.clone(), inner.store.clone(), inner.templates.clone());
+    let basis = crate::collect::read_mailbox_now(settings, store, templates, inner.tokens.clone()).await;
     let basis = match basis {
         Ok(basis) => basis,
         Err(error) => {

@@ -47,6 +47,8 @@ struct Inner {
     store: Store,
     /// The email templates, for the invitations and the close.
     templates: Arc<Templates>,
+    /// The OAuth2 access tokens, for reading the mailbox before a close.
+    tokens: Option<Arc<crate::oauth::TokenSource>>,
     /// The pages.
     pages: tera::Tera,
     /// The referents' password.
@@ -72,6 +74,7 @@ impl Web {
     ) -> crate::Result<Self> {
         let password = web.password()?;
         let pages = pages::load()?;
+        let tokens = crate::collect::token_source(&settings, store.clock().clone())?;
         let (mark, changes) = watch::channel(String::new());
         tokio::spawn(follow_changes(store.clone(), mark, stopping));
         let inner = Inner {
@@ -79,6 +82,7 @@ impl Web {
             web,
             store,
             templates,
+            tokens,
             pages,
             password,
             sessions: auth::Sessions::default(),

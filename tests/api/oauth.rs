@@ -217,6 +217,24 @@ async fn a_revoked_refresh_token_is_a_refusal_that_says_to_run_login() {
     assert!(refusal.remedy().contains("choixbot login"), "{}", refusal.remedy());
 }
 
+/// Regression: a second refused XOAUTH2 login, with a token fresh from the
+/// endpoint, told the referent to check the password, which there is none
+/// of. It now names what can be wrong with a valid authorization.
+#[tokio::test]
+async fn a_fresh_token_refused_again_is_not_told_as_a_wrong_password() {
+    let setup = setup().await;
+    let mut settings = imap_settings(&setup.stack);
+    // The authorization was given for USER; the configuration names another mailbox.
+    settings.username = "autre@asso.example".into();
+    let error = Mailbox::connect(&settings, Some(&setup.tokens)).await.err().expect("no login");
+    let refusal = refusal(&error).expect("a refusal the referents are told about");
+    assert!(matches!(refusal, Refusal::TokenRefused { .. }), "{refusal:?}");
+    assert_eq!(refusal.kind(), "token_refused");
+    assert!(!refusal.remedy().contains("password"), "{}", refusal.remedy());
+    assert!(refusal.remedy().contains("imap.username"), "{}", refusal.remedy());
+    assert_eq!(setup.endpoint.requests.load(Ordering::SeqCst), 2, "one fresh token tried before giving up");
+}
+
 #[tokio::test]
 async fn login_shows_the_address_and_code_then_keeps_a_refresh_token_imap_accepts() {
     let setup = setup().await;
@@ -338,4 +356,57 @@ async fn the_daemon_reads_and_answers_with_oauth2_alone() {
     let log = std::fs::read_to_string(app.stack.maillog_path()).unwrap();
     assert!(log.contains(&format!("sasl_method=XOAUTH2, sasl_username={BOT}")), "{log}");
     assert!(endpoint.requests.load(Ordering::SeqCst) >= 1);
+}
+
+/// A revoked authorization (the token endpoint answers `invalid_grant`)
+/// will not heal alone: the referents are told by email, `status` says
+/// what to do, and once `choixbot login` has written a good token the
+/// daemon reads again and `status` stops saying it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_authorization_is_told_to_the_referents_and_shown_by_status_until_login() {
+    use crate::mail_helpers::{paris_time, spawn_mail_app_on, REFERENT};
+    let app =
+        spawn_mail_app_on(MailStack::builder().oauth2_key(KEY), &paris_time(chrono::Duration::days(2))).await;
+    // The endpoint knows only a refresh token that choixbot does not have.
+    let endpoint =
+        Arc::new(Endpoint { valid_refresh: Mutex::new("rt-given-later".into()), ..Default::default() });
+    let token_url = token_endpoint(endpoint.clone()).await;
+    let token_file = app
+        .app
+        .write("oauth2-token.json", r#"{"refresh_token":"rt-revoked","saved_at":"2026-12-01T10:00:00Z"}"#);
+    let config = std::fs::read_to_string(&app.app.config).unwrap();
+    let password_line = config.lines().find(|line| line.starts_with("password_file")).unwrap().to_string();
+    let config = format!(
+        "{}\n[oauth2]\nprovider = \"custom\"\nclient_id = \"choixbot-test\"\ntoken_file = \"{}\"\n\
+         device_url = \"{token_url}/device\"\ntoken_url = \"{token_url}\"\nscopes = [\"mail\"]\n",
+        config.replace(&password_line, "auth = \"oauth2\""),
+        token_file.display()
+    );
+    std::fs::write(&app.app.config, config).unwrap();
+
+    let daemon = app.start_daemon().await;
+    let alert = app.wait_for(REFERENT, 1).remove(0);
+    let (subject, text) = crate::mail_helpers::subject_and_text(&alert);
+    assert!(subject.contains("refuse"), "the alert: {subject}");
+    assert!(text.contains("choixbot login"), "the alert says what to do:\n{text}");
+    assert!(text.contains("the refresh token was revoked"), "and what the endpoint said:\n{text}");
+    app.wait_for_status("the refusal in status", |json| {
+        json["mailbox_refused"]["kind"] == "authorization_refused"
+    })
+    .await;
+    let status = app.app.ok(&["status"]);
+    assert!(status.contains("THE MAILBOX REFUSES CHOIXBOT") && status.contains("choixbot login"), "{status}");
+
+    // `choixbot login` run again (its result, written as it writes it).
+    let fresh = r#"{"refresh_token":"rt-given-later","saved_at":"2026-12-04T10:00:00Z"}"#;
+    std::fs::write(&token_file, fresh).unwrap();
+    app.wait_for_status("the refusal gone once the mailbox is read", |json| {
+        json["mailbox_refused"].is_null()
+    })
+    .await;
+    let intern = "camille.martin@gmail.com";
+    app.deliver_valid_reply(intern).await;
+    assert_eq!(app.wait_for(intern, 1).len(), 1, "the reply read and answered after the new login");
+    daemon.stop().await;
+    assert_eq!(app.mailbox(REFERENT).len(), 1, "one alert for the outage, not one per attempt");
 }
