@@ -165,29 +165,42 @@ impl Samples {
             result: ResultContext::new(session.clone(), &intern, false, &assigned, &wishes, &posts),
             absent_result: ResultContext::new(session.clone(), &intern, true, &absent, &[], &posts),
             vacancies: VacanciesContext::new(session.clone(), &intern, false, &absent, &vacancies, &posts),
-            ars_list: ArsListContext {
-                session: session.clone(),
-                summary: "Pédiatrie\n  12  LEFÈVRE Zoé  classique  n° 1234  Hôpital Necker – Néonatologie"
-                    .into(),
-                attachments: vec!["choix-ete-2020.csv".into(), "choix-ete-2020.xlsx".into()],
-                interns: 1,
-                warning: Some(super::mailbox_warning(Some("lundi 4 mai 2020 à 23 h 50 (heure de Paris)"))),
-            },
-            held_alert: AlertContext {
-                session: session.clone(),
-                held: true,
-                since: "lundi 4 mai 2020 à 23 h 50 min 12 s (heure de Paris)".into(),
-                error: "cannot connect to IMAP server imap.asso.example:993: TCP connect timed out after 60s"
-                    .into(),
-                remedy: None,
-            },
-            refusal_alert: AlertContext {
-                session,
-                held: false,
-                since: "lundi 4 mai 2020 à 09 h 02 min 40 s (heure de Paris)".into(),
-                error: "the IMAP server imap.asso.example:993 refused the login of choix@asso.example".into(),
-                remedy: Some("check imap.username and the password".into()),
-            },
+            ars_list: ars_list_sample(session.clone()),
+            held_alert: alert_sample(session.clone(), true),
+            refusal_alert: alert_sample(session, false),
+        }
+    }
+}
+
+/// The list to the ARS, as the sample session sends it.
+fn ars_list_sample(session: SessionFacts) -> ArsListContext {
+    ArsListContext {
+        session,
+        summary: "Pédiatrie\n  12  LEFÈVRE Zoé  classique  n° 1234  Hôpital Necker – Néonatologie".into(),
+        attachments: vec!["choix-ete-2020.csv".into(), "choix-ete-2020.xlsx".into()],
+        interns: 1,
+        warning: Some(super::mailbox_warning(Some("lundi 4 mai 2020 à 23 h 50 (heure de Paris)"))),
+    }
+}
+
+/// An alert to the referents: the list held, or the mailbox refusing.
+fn alert_sample(session: SessionFacts, held: bool) -> AlertContext {
+    if held {
+        AlertContext {
+            session,
+            held,
+            since: "lundi 4 mai 2020 à 23 h 50 min 12 s (heure de Paris)".into(),
+            error: "cannot connect to IMAP server imap.asso.example:993: TCP connect timed out after 60s"
+                .into(),
+            remedy: None,
+        }
+    } else {
+        AlertContext {
+            session,
+            held,
+            since: "lundi 4 mai 2020 à 09 h 02 min 40 s (heure de Paris)".into(),
+            error: "the IMAP server imap.asso.example:993 refused the login of choix@asso.example".into(),
+            remedy: Some("check imap.username and the password".into()),
         }
     }
 }

@@ -12,7 +12,6 @@ mod commands;
 
 use std::sync::Arc;
 
-use super::process::Applied;
 use crate::answer::{
     subject, ClosedContext, ConfirmationContext, Outgoing, PostCatalog, Purpose, Reason, RejectionContext,
     Rendered, SessionFacts, Templates,
@@ -24,6 +23,16 @@ use crate::settings::Settings;
 use crate::store::outbox::Queued;
 
 use super::session::SessionData;
+
+/// What recording a decision produced that its answers need.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// The token of a proxy request (`PROCURATION adresse`): the request
+    /// sent to that address carries it.
+    pub proxy_token: Option<Token>,
+    /// The wishes `ANNULER` withdrew.
+    pub withdrawn: Vec<crate::domain::ArsId>,
+}
 
 /// Turns decisions into queued emails.
 #[derive(Clone)]

@@ -15,8 +15,6 @@ use tracing::{info, warn};
 mod apply;
 mod unprocessable;
 
-pub use apply::Applied;
-
 use super::answers::{self, Answers};
 use super::authentication;
 use super::session::SessionData;

@@ -2,11 +2,13 @@
 //! handed to the SMTP server is never lost nor sent twice (SPEC §7).
 //! [`transport`] talks to the SMTP server and classifies what happened;
 //! [`worker`] sends what is due and records each outcome, with retries;
-//! [`pipeline`] keeps the sends going while the outcomes are recorded;
+//! [`pipeline`] keeps the sends going while the outcomes are recorded, and
+//! `record` records them: the worker drives both, neither knows it;
 //! [`probe`] is `choixbot check`'s look at the server, which sends nothing.
 
 mod pipeline;
 pub mod probe;
+mod record;
 pub mod transport;
 pub mod worker;
 

@@ -20,9 +20,29 @@ use std::collections::{HashSet, VecDeque};
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 
-use super::transport::SendOutcome;
-use super::worker::{Sent, Worker};
+use super::record::{Recorder, RetryPolicy, Sent};
+use super::transport::{SendOutcome, SmtpTransport};
 use crate::store::outbox::Pending;
+use crate::store::Store;
+
+/// How many due rows are read at a time.
+const BATCH: i64 = 200;
+
+/// What the pipeline sends with and records to (the worker's parts).
+pub struct Lane<'a> {
+    /// The database holding the outbox.
+    pub store: &'a Store,
+    /// The SMTP connection pool.
+    pub transport: &'a SmtpTransport,
+    /// The envelope sender.
+    pub envelope_from: &'a str,
+    /// When to retry.
+    pub retry: RetryPolicy,
+    /// How many sends run at once.
+    pub concurrency: usize,
+    /// The least time between two sends, if any.
+    pub min_interval: Option<std::time::Duration>,
+}
 
 /// A message handed to the server, and what became of it.
 type Done = (Pending, SendOutcome);
@@ -32,13 +52,13 @@ type Recording<'a> = BoxFuture<'a, anyhow::Result<(Sent, Vec<i64>)>>;
 
 /// The state of one run of the pipeline.
 struct Pipeline<'a> {
-    /// The worker whose transport and store are used.
-    worker: &'a Worker,
+    /// What is sent with, and recorded to.
+    lane: &'a Lane<'a>,
     /// Due rows read and not handed to a send yet.
     queue: VecDeque<Pending>,
     /// Ids taken for sending whose outcome is not committed yet.
     in_flight: HashSet<i64>,
-    /// The sends under way (at most `worker.concurrency`).
+    /// The sends under way (at most `lane.concurrency`).
     sending: FuturesUnordered<BoxFuture<'a, Done>>,
     /// Sends ended, waiting for the next recording.
     finished: Vec<Done>,
@@ -53,8 +73,8 @@ struct Pipeline<'a> {
 /// runs dry, until nothing is due and nothing is in flight. Once `paused`
 /// is set it reads no more and starts no new send: what is under way ends
 /// and is recorded.
-pub async fn run(
-    worker: &Worker,
+pub async fn run<'a>(
+    lane: &'a Lane<'a>,
     first: Vec<Pending>,
     refill: bool,
     paused: Option<&std::sync::atomic::AtomicBool>,
@@ -62,9 +82,9 @@ pub async fn run(
     // A process that may not speak (its lease lost or stale, see
     // `crate::lease`) is paused too.
     let is_paused =
-        || paused.is_some_and(|p| p.load(std::sync::atomic::Ordering::SeqCst)) || !worker.store.may_speak();
+        || paused.is_some_and(|p| p.load(std::sync::atomic::Ordering::SeqCst)) || !lane.store.may_speak();
     let mut pipeline = Pipeline {
-        worker,
+        lane,
         in_flight: first.iter().map(|p| p.id).collect(),
         queue: first.into(),
         sending: FuturesUnordered::new(),
@@ -77,7 +97,7 @@ pub async fn run(
     // the daemon are found then, or by the next drain).
     let mut dry = !refill;
     loop {
-        if refill && !dry && pipeline.queue.is_empty() && pipeline.sending.len() < worker.concurrency.max(1) {
+        if refill && !dry && pipeline.queue.is_empty() && pipeline.sending.len() < lane.concurrency.max(1) {
             dry = is_paused() || pipeline.read_due().await? == 0;
         }
         if is_paused() {
@@ -102,8 +122,8 @@ impl<'a> Pipeline<'a> {
     /// Reads the due rows that are not in flight into the queue; returns
     /// how many were new.
     async fn read_due(&mut self) -> anyhow::Result<usize> {
-        let limit = (super::worker::BATCH as usize + self.in_flight.len()) as i64;
-        let due = self.worker.store.due(limit).await?;
+        let limit = (BATCH as usize + self.in_flight.len()) as i64;
+        let due = self.lane.store.due(limit).await?;
         let before = self.queue.len();
         for pending in due {
             if self.in_flight.insert(pending.id) {
@@ -115,13 +135,13 @@ impl<'a> Pipeline<'a> {
 
     /// Hands queued rows to sends, up to the concurrency.
     fn start_sends(&mut self) {
-        while self.sending.len() < self.worker.concurrency.max(1) && self.worker.store.may_speak() {
+        while self.sending.len() < self.lane.concurrency.max(1) && self.lane.store.may_speak() {
             let Some(pending) = self.queue.pop_front() else { break };
-            let worker = self.worker;
+            let lane = self.lane;
             self.sending.push(Box::pin(async move {
                 let outcome =
-                    worker.transport.send_raw(&worker.envelope_from, &pending.recipients, &pending.raw).await;
-                if let Some(interval) = worker.min_interval {
+                    lane.transport.send_raw(lane.envelope_from, &pending.recipients, &pending.raw).await;
+                if let Some(interval) = lane.min_interval {
                     // Concurrency is 1 with a rate: this spaces the sends.
                     tokio::time::sleep(interval).await;
                 }
@@ -135,7 +155,8 @@ impl<'a> Pipeline<'a> {
     fn start_recording(&mut self) {
         if self.recording.is_none() && !self.finished.is_empty() {
             let done = std::mem::take(&mut self.finished);
-            self.recording = Some(Box::pin(self.worker.record(done)));
+            let recorder = Recorder { store: self.lane.store, retry: self.lane.retry };
+            self.recording = Some(Box::pin(async move { recorder.record(done).await }));
         }
     }
 

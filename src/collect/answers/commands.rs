@@ -11,13 +11,13 @@
 //! - a proxy that ends (replaced, revoked) or a request withdrawn: that
 //!   address too, once, since it is no longer registered afterwards.
 
+use super::Applied;
 use super::{Answering, Answers};
 use crate::allocation::standing;
 use crate::answer::{
     subject, CancelledContext, HelpContext, NoticeContext, NotificationsContext, Outgoing, PostCatalog,
     PostsContext, ProxyContext, ProxyEvent, ProxyRequestContext, Purpose, Rendered, StatusContext,
 };
-use crate::collect::process::Applied;
 use crate::collect::session::SessionData;
 use crate::decide::Action;
 use crate::domain::{Email, Token};
@@ -77,9 +77,28 @@ impl Answers {
                 };
                 self.templates.notifications(&context)
             }),
+            Action::RequestProxy(_) | Action::AcceptProxy { .. } | Action::RevokeProxy { .. } => {
+                self.proxy_command(answering, intern, &sender, action, applied)
+            }
+        }
+    }
+
+    /// The emails that answer a `PROCURATION` or an `ACCEPTE`: to the
+    /// intern, to the proxy asked or accepted, and to a former proxy.
+    fn proxy_command(
+        &self,
+        answering: &Answering<'_>,
+        intern: &Email,
+        sender: &[(Email, bool)],
+        action: &Action,
+        applied: &Applied,
+    ) -> anyhow::Result<Vec<Queued>> {
+        let session = answering.session;
+        let Some(profile) = session.intern(intern) else { return Ok(Vec::new()) };
+        match action {
             Action::RequestProxy(address) => {
                 let mut queued =
-                    self.proxy_event(answering, intern, &sender, ProxyEvent::Requested, address)?;
+                    self.proxy_event(answering, intern, sender, ProxyEvent::Requested, address)?;
                 if let Some(token) = &applied.proxy_token {
                     queued.push(self.proxy_request(answering, intern, address, token)?);
                 }
@@ -109,6 +128,8 @@ impl Answers {
                 }
                 Ok(queued)
             }
+            // The other commands are answered by `command`.
+            _ => Ok(Vec::new()),
         }
     }
 

@@ -5,20 +5,11 @@
 use sqlx::{Any, Transaction};
 
 use super::Processor;
+use crate::collect::answers::Applied;
 use crate::decide::{Action, Decision};
 use crate::domain::{Email, Token};
 use crate::reply::ParsedReply;
 use crate::store::{self, notices, proxies, PendingProxy};
-
-/// What recording a decision produced that its answers need.
-#[derive(Debug, Default)]
-pub struct Applied {
-    /// The token of a proxy request (`PROCURATION adresse`): the request
-    /// sent to that address carries it.
-    pub proxy_token: Option<Token>,
-    /// The wishes `ANNULER` withdrew.
-    pub withdrawn: Vec<crate::domain::ArsId>,
-}
 
 impl Processor {
     /// Stores what the decision changes.
