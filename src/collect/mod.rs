@@ -20,7 +20,6 @@
 //! in (a transaction, a send) and returns.
 
 mod answers;
-mod authentication;
 mod daemon;
 mod notices;
 mod process;

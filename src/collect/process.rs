@@ -16,7 +16,6 @@ mod apply;
 mod unprocessable;
 
 use super::answers::{self, Answers};
-use super::authentication;
 use super::session::SessionData;
 use crate::answer::PostCatalog;
 use crate::decide::{self, Decision};
@@ -41,6 +40,9 @@ pub struct Processor {
     /// The deadline, resolved once: a reply received by the server at or
     /// after it is late.
     deadline: chrono::DateTime<chrono::Utc>,
+    /// choixbot's own addresses (From and Reply-To), resolved once: a
+    /// message from them is one of ours that came back.
+    ours: Vec<crate::domain::Email>,
 }
 
 /// What happened to one message, for the log and the tests.
@@ -61,7 +63,12 @@ impl Processor {
     ) -> anyhow::Result<Self> {
         let session = SessionData::load_with_cap(&store, settings.session.supernumerary_cap).await?;
         let deadline = settings.session.deadline_utc().map_err(anyhow::Error::msg)?;
-        Ok(Self { store, settings, session, answers, outbox_wake, deadline })
+        let mail = &settings.mail;
+        let ours = [mail.from_address(), mail.reply_to_address()]
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(anyhow::Error::msg)?;
+        Ok(Self { store, settings, session, answers, outbox_wake, deadline, ours })
     }
 
     pub fn store(&self) -> &Store {
@@ -194,10 +201,10 @@ impl Processor {
             anyhow::bail!("{} asked this message to fail", crate::crash_point::FAIL_VARIABLE);
         }
         let parsed = reply::parse(&message.raw, &self.session.known);
-        let content_hash = reply::content_hash(&message.raw);
+        let content_hash = parsed.content_hash.as_str();
         let now = self.store.clock().now();
         let received = message.received.unwrap_or(now);
-        let decision = self.decision(&message.raw, &parsed, &content_hash, batch, (closed, received)).await?;
+        let decision = self.decision(&parsed, batch, (closed, received)).await?;
         let intern = decision.intern().map(|e| e.as_str().to_string());
         let reasons = reasons_json(&decision, &parsed);
         let incoming = Incoming {
@@ -205,7 +212,7 @@ impl Processor {
             uidvalidity,
             uid: i64::from(message.uid),
             message_id: parsed.message_id.as_deref(),
-            content_hash: &content_hash,
+            content_hash,
             raw: &message.raw,
             sender: parsed.sender.as_ref().map(|s| s.as_str()),
             kind: kind_name(parsed.kind),
@@ -223,7 +230,7 @@ impl Processor {
             let incoming = answers::Incoming {
                 message_ref,
                 message_id: parsed.message_id.as_deref(),
-                content_hash: &content_hash,
+                content_hash,
                 received: message.received,
                 after_deadline: now >= self.deadline,
             };
@@ -252,27 +259,25 @@ impl Processor {
     /// received the message.
     async fn decision(
         &self,
-        raw: &[u8],
         parsed: &ParsedReply,
-        content_hash: &str,
         batch: &mut BatchState,
         when: (bool, chrono::DateTime<chrono::Utc>),
     ) -> anyhow::Result<Decision> {
         let (closed, received) = when;
-        if self.is_our_own(raw, parsed) {
+        if self.is_our_own(parsed) {
             return Ok(Decision::Ignored { why: "our own message".into() });
         }
         if let Some(message_id) = &parsed.message_id {
-            let key = (message_id.clone(), content_hash.to_string());
+            let key = (message_id.clone(), parsed.content_hash.clone());
             if !batch.seen.insert(key) {
                 return Ok(Decision::Ignored { why: "the same message twice in one fetch".into() });
             }
-            if let Some(first) = self.store.find_same_message(message_id, content_hash).await? {
+            if let Some(first) = self.store.find_same_message(message_id, &parsed.content_hash).await? {
                 return Ok(Decision::Ignored { why: format!("already processed as message {first}") });
             }
         }
         let authentication_failed =
-            authentication::failed(raw, &self.settings.security.trusted_authserv_ids, parsed.kind);
+            parsed.headers.authentication_failed(&self.settings.security.trusted_authserv_ids, parsed.kind);
         let context = decide::Context {
             directory: &self.session.directory,
             closed,
@@ -301,10 +306,9 @@ impl Processor {
         Ok(crate::domain::Email::parse(&intern).ok().filter(|email| self.session.interns.contains_key(email)))
     }
 
-    fn is_our_own(&self, raw: &[u8], parsed: &ParsedReply) -> bool {
-        let ours = [self.settings.mail.from_address().ok(), self.settings.mail.reply_to_address().ok()];
-        let from_us = parsed.sender.as_ref().is_some_and(|sender| ours.iter().flatten().any(|o| o == sender));
-        from_us || authentication::has_purpose_header(raw)
+    fn is_our_own(&self, parsed: &ParsedReply) -> bool {
+        let from_us = parsed.sender.as_ref().is_some_and(|sender| self.ours.contains(sender));
+        from_us || parsed.headers.ours
     }
 
     /// Whether the answers to this decision would exceed the per-sender

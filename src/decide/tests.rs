@@ -84,6 +84,8 @@ fn reply(sender: &str, token: Option<Token>, choices: &[&str], invalid: &[&str])
         notes: vec![],
         doubts: Vec::new(),
         command: None,
+        headers: Default::default(),
+        content_hash: String::new(),
     }
 }
 

@@ -15,6 +15,7 @@
 //! Work is bounded (see the `MAX_*` constants) so that a hostile or absurd
 //! message (20 MB, 100 nested parts) costs little and never panics.
 
+mod authenticity;
 mod classify;
 mod command;
 mod doubts;
@@ -30,6 +31,7 @@ use std::collections::HashSet;
 
 use crate::domain::{ArsId, Email, Token};
 
+pub use authenticity::HeaderFacts;
 pub use command::{Command, ProxyTarget};
 pub use report::{content_hash, explain, to_json};
 
@@ -123,6 +125,11 @@ pub struct ParsedReply {
     /// the message holds no choices: `choices` and `invalid` are empty and
     /// the kind is [`Kind::Empty`].
     pub command: Option<Command>,
+    /// The header facts later steps need, read in the same pass.
+    pub headers: HeaderFacts,
+    /// [`content_hash`] of the raw message: the same message delivered
+    /// twice hashes the same.
+    pub content_hash: String,
 }
 
 /// The `<…>` identifiers of a References header, at most 50 (a thread that
@@ -141,6 +148,8 @@ fn message_ids(value: &str) -> Vec<String> {
 pub fn parse(raw: &[u8], known: &KnownPosts) -> ParsedReply {
     let envelope = mime::Envelope::read(raw);
     let mut parsed = ParsedReply {
+        headers: HeaderFacts::read(&envelope),
+        content_hash: content_hash(raw),
         kind: Kind::Empty,
         sender: envelope.sender.clone(),
         token: token::find(&envelope),
