@@ -253,10 +253,10 @@ impl Processor {
         Ok(Processed { decision, answers })
     }
 
-    /// The decision, after the checks that need more than the message:
-    /// our own messages, duplicates, and trusted authentication results.
-    /// `when` is whether the session is closed, and when the server
-    /// received the message.
+    /// The decision: what the session and the store know of this message
+    /// is looked up here, and `decide` judges on those facts alone. `when`
+    /// is whether the session is closed, and when the server received the
+    /// message.
     async fn decision(
         &self,
         parsed: &ParsedReply,
@@ -264,39 +264,43 @@ impl Processor {
         when: (bool, chrono::DateTime<chrono::Utc>),
     ) -> anyhow::Result<Decision> {
         let (closed, received) = when;
-        if self.is_our_own(parsed) {
-            return Ok(Decision::Ignored { why: "our own message".into() });
-        }
-        if let Some(message_id) = &parsed.message_id {
-            let key = (message_id.clone(), parsed.content_hash.clone());
-            if !batch.seen.insert(key) {
-                return Ok(Decision::Ignored { why: "the same message twice in one fetch".into() });
-            }
-            if let Some(first) = self.store.find_same_message(message_id, &parsed.content_hash).await? {
-                return Ok(Decision::Ignored { why: format!("already processed as message {first}") });
-            }
-        }
-        let authentication_failed =
-            parsed.headers.authentication_failed(&self.settings.security.trusted_authserv_ids, parsed.kind);
+        let ours = self.is_our_own(parsed);
+        let duplicate = if ours { None } else { self.duplicate(parsed, batch).await? };
+        let bounced = match parsed.kind {
+            Kind::Bounce if !ours && duplicate.is_none() => self.bounced(parsed).await?,
+            _ => None,
+        };
         let context = decide::Context {
             directory: &self.session.directory,
             closed,
             received,
             deadline: self.deadline,
-            authentication_failed,
+            authentication_failed: parsed
+                .headers
+                .authentication_failed(&self.settings.security.trusted_authserv_ids, parsed.kind),
+            ours,
+            duplicate,
+            bounced_intern: bounced.as_ref(),
         };
-        match decide::decide(parsed, context) {
-            Decision::Bounce { intern } => {
-                Ok(Decision::Bounce { intern: self.bounced(parsed).await?.or(intern) })
-            }
-            decision => Ok(decision),
+        Ok(decide::decide(parsed, context))
+    }
+
+    /// Whether this message was seen before: in this fetch, or recorded.
+    async fn duplicate(
+        &self,
+        parsed: &ParsedReply,
+        batch: &mut BatchState,
+    ) -> anyhow::Result<Option<decide::Duplicate>> {
+        let Some(message_id) = &parsed.message_id else { return Ok(None) };
+        if !batch.seen.insert((message_id.clone(), parsed.content_hash.clone())) {
+            return Ok(Some(decide::Duplicate::InBatch));
         }
+        let first = self.store.find_same_message(message_id, &parsed.content_hash).await?;
+        Ok(first.map(decide::Duplicate::Processed))
     }
 
     /// The intern whose message a bounce returns, found by the returned
-    /// Message-ID in the outbox. It is exact where the failed address may
-    /// not be ours to recognise (a forward or an alias that bounced), so it
-    /// wins over the address the decision found.
+    /// Message-ID in the outbox (see [`decide::Context::bounced_intern`]).
     async fn bounced(&self, parsed: &ParsedReply) -> anyhow::Result<Option<crate::domain::Email>> {
         let Some(id) = &parsed.bounced_message_id else { return Ok(None) };
         let Some(intern) = self.store.intern_of_our_message(&format!("<{id}>")).await? else {

@@ -100,7 +100,18 @@ impl Decision {
     }
 }
 
-/// What the decision needs to know besides the message.
+/// A message seen before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duplicate {
+    /// Twice in the same fetch.
+    InBatch,
+    /// Already recorded, as this message.
+    Processed(i64),
+}
+
+/// What the decision needs to know besides the message: the session, the
+/// clock, and what the daemon looked up for this message. Every lookup is
+/// made before and passed in, so that deciding stays a pure function.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
     /// Who is who in the session.
@@ -117,6 +128,16 @@ pub struct Context<'a> {
     /// Whether a trusted Authentication-Results header reports a DKIM or
     /// DMARC failure for this message.
     pub authentication_failed: bool,
+    /// Whether it is one of choixbot's own messages (from its addresses,
+    /// or with its header) that came back.
+    pub ours: bool,
+    /// Whether it was seen before (same Message-ID and content).
+    pub duplicate: Option<Duplicate>,
+    /// For a bounce: the intern whose message it returns, found by the
+    /// returned Message-ID in the outbox. It is exact where the failed
+    /// address may not be ours to recognise (a forward or an alias that
+    /// bounced), so it wins over the address in the report.
+    pub bounced_intern: Option<&'a Email>,
 }
 
 impl Context<'_> {
@@ -129,10 +150,26 @@ impl Context<'_> {
 
 /// Decides one parsed message.
 pub fn decide(parsed: &ParsedReply, context: Context<'_>) -> Decision {
+    if context.ours {
+        return Decision::Ignored { why: "our own message".into() };
+    }
+    match context.duplicate {
+        Some(Duplicate::InBatch) => {
+            return Decision::Ignored { why: "the same message twice in one fetch".into() };
+        }
+        Some(Duplicate::Processed(first)) => {
+            return Decision::Ignored { why: format!("already processed as message {first}") };
+        }
+        None => {}
+    }
     match parsed.kind {
         Kind::AutoReply => return Decision::Ignored { why: "automatic reply".into() },
         Kind::Receipt => return Decision::Ignored { why: "read receipt".into() },
-        Kind::Bounce => return Decision::Bounce { intern: bounced_intern(parsed, context.directory) },
+        Kind::Bounce => {
+            let intern =
+                context.bounced_intern.cloned().or_else(|| bounced_intern(parsed, context.directory));
+            return Decision::Bounce { intern };
+        }
         Kind::Choices | Kind::Empty => {}
     }
     if let Some(command) = &parsed.command {

@@ -64,6 +64,9 @@ impl Fixture {
             received: deadline - chrono::Duration::hours(1),
             deadline,
             authentication_failed: false,
+            ours: false,
+            duplicate: None,
+            bounced_intern: None,
         }
     }
 }
@@ -260,4 +263,28 @@ fn a_token_in_use_is_never_retired() {
     assert!(!f.directory.is_retired(&lea));
     let decision = f.decide(&reply("lea@ex.fr", Some(lea), &["1234"], &[]));
     assert!(matches!(decision, Decision::Confirmed { .. }), "{decision:?}");
+}
+
+#[test]
+fn our_own_message_and_a_duplicate_are_ignored_before_anything_else() {
+    let f = fixture();
+    let parsed = reply("lea@ex.fr", Some(f.token("lea@ex.fr")), &["2345"], &[]);
+    let ours = decide(&parsed, Context { ours: true, ..f.context() });
+    assert_eq!(ours, Decision::Ignored { why: "our own message".into() });
+    let again = decide(&parsed, Context { duplicate: Some(Duplicate::Processed(7)), ..f.context() });
+    assert_eq!(again, Decision::Ignored { why: "already processed as message 7".into() });
+    let twice = decide(&parsed, Context { duplicate: Some(Duplicate::InBatch), ..f.context() });
+    assert!(matches!(twice, Decision::Ignored { .. }), "{twice:?}");
+}
+
+#[test]
+fn the_intern_found_by_the_returned_message_id_wins_over_the_report() {
+    let f = fixture();
+    let mut parsed = reply("mailer-daemon@ex.fr", None, &[], &[]);
+    parsed.kind = Kind::Bounce;
+    parsed.bounced_recipients = vec![email("lea@ex.fr")];
+    assert_eq!(f.decide(&parsed), Decision::Bounce { intern: Some(email("lea@ex.fr")) });
+    let found = email("paul@ex.fr");
+    let decision = decide(&parsed, Context { bounced_intern: Some(&found), ..f.context() });
+    assert_eq!(decision, Decision::Bounce { intern: Some(found.clone()) });
 }
