@@ -135,8 +135,8 @@ impl Alerts {
         error: &str,
         remedy: Option<&str>,
     ) -> anyhow::Result<AlertContext> {
-        let session = SessionFacts::from_settings(&self.settings).map_err(anyhow::Error::msg)?;
-        let tz = self.settings.session.tz().map_err(anyhow::Error::msg)?;
+        let session = SessionFacts::from_settings(&self.settings);
+        let tz = self.settings.session.timezone;
         Ok(AlertContext {
             session,
             held,
@@ -155,7 +155,7 @@ impl Alerts {
         context: &AlertContext,
         told: Option<&str>,
     ) -> anyhow::Result<bool> {
-        let referents = self.settings.session.referents();
+        let referents = self.settings.session.referents.clone();
         if referents.is_empty() {
             error!("{what}: no referent to tell (session.referents is empty): {}", context.error);
             return Ok(false);

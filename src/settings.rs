@@ -11,19 +11,18 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Tz;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::domain::Email;
 use crate::{Error, Result};
 
 mod authorization;
 mod servers;
+mod session;
 mod web;
 pub use authorization::{Auth, Endpoints, OAuth2Settings, Provider};
 pub use servers::{ImapSettings, Security, SmtpSettings};
+pub use session::{parse_local_datetime, MailSettings, SessionSettings};
 pub use web::WebSettings;
 
 /// The whole configuration file.
@@ -50,58 +49,6 @@ pub struct Settings {
     pub web: Option<WebSettings>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SessionSettings {
-    /// The session's name, shown in every email ("Semestre d'été 2020").
-    pub name: String,
-    /// The deadline in local time (`2020-05-04T23:59:00`), in `timezone`.
-    pub deadline: String,
-    /// An IANA time zone name; `Europe/Paris` by default.
-    #[serde(default = "default_timezone")]
-    pub timezone: String,
-    /// Who at the ARS receives the consolidated list.
-    pub ars_recipients: Vec<String>,
-    /// The referents: in copy of the list, and named as the contact in
-    /// emails. Optional.
-    #[serde(default)]
-    pub referents: Vec<String>,
-    /// How many supernumeraries one (post, group) may take. 1 by default.
-    #[serde(default = "default_supernumerary_cap")]
-    pub supernumerary_cap: u32,
-    /// How many days after the close the raw messages and the bodies of
-    /// what was sent are kept, for the audit; then they are deleted (the
-    /// list, the decisions and their dates stay). 90 by default.
-    #[serde(default = "default_retention_days")]
-    pub retention_days: u32,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MailSettings {
-    /// The From of every message: `Name <address>` or a bare address.
-    pub from: String,
-    /// The address replies go to; each intern's token is added after a `+`.
-    pub reply_to: String,
-    /// How many messages `invite` and the outbox send per minute at most
-    /// (providers cap it; Gmail accepts about 20 a minute). 0: no limit.
-    #[serde(default)]
-    pub max_per_minute: u32,
-    /// How many answers one sender may cause per hour; further messages are
-    /// recorded but not answered (a loop breaker). 30 by default.
-    #[serde(default = "default_sender_hourly_limit")]
-    pub max_answers_per_sender_per_hour: u32,
-    /// A directory of templates that replace the built-in ones (same file
-    /// names as `templates/` in the repository); empty for the built-in ones.
-    #[serde(default)]
-    pub templates_dir: String,
-    /// At most one displacement notice per intern per this many minutes
-    /// (SPEC §11): an intern displaced again meanwhile is told once, when
-    /// the time is up, with the state then. 30 by default.
-    #[serde(default = "default_notice_minutes")]
-    pub notice_minutes: u32,
-}
-
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecuritySettings {
@@ -110,23 +57,6 @@ pub struct SecuritySettings {
     /// since anyone can write that header. Empty: none are read.
     #[serde(default)]
     pub trusted_authserv_ids: Vec<String>,
-}
-
-fn default_timezone() -> String {
-    "Europe/Paris".into()
-}
-fn default_notice_minutes() -> u32 {
-    30
-}
-
-fn default_supernumerary_cap() -> u32 {
-    1
-}
-fn default_retention_days() -> u32 {
-    90
-}
-fn default_sender_hourly_limit() -> u32 {
-    30
 }
 
 impl Settings {
@@ -149,18 +79,6 @@ impl Settings {
     }
 
     fn check(&self) -> Result<(), String> {
-        self.session.deadline_utc()?;
-        if self.session.ars_recipients.is_empty() {
-            return Err("session.ars_recipients is empty: whom should the list be sent to?".into());
-        }
-        for address in self.session.ars_recipients.iter().chain(&self.session.referents) {
-            Email::parse(address).map_err(|error| format!("session: {error}"))?;
-        }
-        self.mail.from_address()?;
-        self.mail.reply_to_address()?;
-        if self.mail.reply_to.contains('+') {
-            return Err("mail.reply_to must not contain '+': choixbot adds '+TOKEN' itself".into());
-        }
         if let Some(web) = &self.web {
             web.check()?;
         }
@@ -192,87 +110,6 @@ impl Settings {
     pub fn authorization(&self) -> Option<&OAuth2Settings> {
         let wanted = self.imap.auth == Auth::Oauth2 || self.smtp.auth == Auth::Oauth2;
         self.oauth2.as_ref().filter(|_| wanted)
-    }
-}
-
-impl SessionSettings {
-    pub fn tz(&self) -> Result<Tz, String> {
-        self.timezone
-            .parse()
-            .map_err(|_| format!("session.timezone {:?} is not a known time zone", self.timezone))
-    }
-
-    /// The deadline as an instant.
-    ///
-    /// Daylight saving makes two local times special. In the autumn hour
-    /// that happens twice, the deadline is the second one (the later: no
-    /// intern loses time they could read on a clock). In the spring hour
-    /// that does not exist, the deadline is the first instant after the gap.
-    pub fn deadline_utc(&self) -> Result<DateTime<Utc>, String> {
-        let tz = self.tz()?;
-        let naive = parse_local_datetime(&self.deadline)?;
-        let instant = match tz.from_local_datetime(&naive) {
-            LocalResult::Single(instant) => instant,
-            LocalResult::Ambiguous(_, later) => later,
-            LocalResult::None => {
-                // Walk forward minute by minute to the end of the gap (at most
-                // a few hours in any real time zone).
-                (1..=24 * 60)
-                    .find_map(|minutes| {
-                        tz.from_local_datetime(&(naive + chrono::Duration::minutes(minutes))).earliest()
-                    })
-                    .ok_or_else(|| format!("session.deadline {:?} does not exist in {tz}", self.deadline))?
-            }
-        };
-        Ok(instant.with_timezone(&Utc))
-    }
-
-    pub fn ars_recipients(&self) -> Vec<Email> {
-        self.ars_recipients.iter().filter_map(|a| Email::parse(a).ok()).collect()
-    }
-
-    pub fn referents(&self) -> Vec<Email> {
-        self.referents.iter().filter_map(|a| Email::parse(a).ok()).collect()
-    }
-}
-
-/// Accepts `2020-05-04T23:59:00`, `2020-05-04T23:59`, and the same with a
-/// space instead of the `T`.
-pub fn parse_local_datetime(text: &str) -> Result<NaiveDateTime, String> {
-    let text = text.trim();
-    ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
-        .iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-        .ok_or_else(|| {
-            format!("session.deadline {text:?} is not a local date and time like 2020-05-04T23:59:00")
-        })
-}
-
-impl MailSettings {
-    /// The address part of `from`.
-    pub fn from_address(&self) -> Result<Email, String> {
-        Email::parse(&self.from).map_err(|error| format!("mail.from: {error}"))
-    }
-
-    /// The display name part of `from`, if any.
-    pub fn from_name(&self) -> Option<String> {
-        let (name, _) = self.from.rsplit_once('<')?;
-        let name = name.trim().trim_matches('"').trim();
-        (!name.is_empty()).then(|| name.to_string())
-    }
-
-    pub fn reply_to_address(&self) -> Result<Email, String> {
-        Email::parse(&self.reply_to).map_err(|error| format!("mail.reply_to: {error}"))
-    }
-
-    pub fn templates_dir(&self) -> Option<&Path> {
-        (!self.templates_dir.trim().is_empty()).then(|| Path::new(self.templates_dir.trim()))
-    }
-
-    /// `choix+TOKEN@domain`.
-    pub fn reply_to_for(&self, token: &crate::domain::Token) -> String {
-        let address = self.reply_to_address().expect("checked at load");
-        format!("{}+{}@{}", address.local_part(), token, address.domain())
     }
 }
 
@@ -328,25 +165,35 @@ mod tests {
 
     #[test]
     fn deadline_in_the_autumn_repeated_hour_is_the_later_one() {
-        let mut settings = Settings::parse(TEMPLATE).unwrap();
-        settings.session.deadline = "2020-10-25T02:30:00".into();
         // 02:30 happens at 00:30 UTC (CEST) and again at 01:30 UTC (CET).
-        assert_eq!(settings.session.deadline_utc().unwrap().to_rfc3339(), "2020-10-25T01:30:00+00:00");
+        assert_eq!(instant("2020-10-25T02:30:00"), "2020-10-25T01:30:00+00:00");
     }
 
     #[test]
     fn deadline_in_the_spring_gap_is_the_end_of_the_gap() {
-        let mut settings = Settings::parse(TEMPLATE).unwrap();
-        settings.session.deadline = "2020-03-29T02:30:00".into();
-        assert_eq!(settings.session.deadline_utc().unwrap().to_rfc3339(), "2020-03-29T01:00:00+00:00");
+        assert_eq!(instant("2020-03-29T02:30:00"), "2020-03-29T01:00:00+00:00");
     }
 
     #[test]
     fn summer_and_winter_deadlines_use_the_right_offset() {
-        let mut settings = Settings::parse(TEMPLATE).unwrap();
-        settings.session.deadline = "2020-05-04T23:59:00".into();
-        assert_eq!(settings.session.deadline_utc().unwrap().to_rfc3339(), "2020-05-04T21:59:00+00:00");
-        settings.session.deadline = "2020-11-04T23:59".into();
-        assert_eq!(settings.session.deadline_utc().unwrap().to_rfc3339(), "2020-11-04T22:59:00+00:00");
+        assert_eq!(instant("2020-05-04T23:59:00"), "2020-05-04T21:59:00+00:00");
+        assert_eq!(instant("2020-11-04T23:59"), "2020-11-04T22:59:00+00:00");
+    }
+
+    /// The deadline `written` in Paris time, as loaded.
+    fn instant(written: &str) -> String {
+        let text =
+            TEMPLATE.replace("deadline = \"2020-05-04T23:59:00\"", &format!("deadline = \"{written}\""));
+        Settings::parse(&text).unwrap().session.deadline.to_rfc3339()
+    }
+
+    #[test]
+    fn a_bad_value_is_refused_at_load_by_its_key() {
+        let bad_deadline = TEMPLATE.replace("deadline = \"2020-05-04T23:59:00\"", "deadline = \"4 mai\"");
+        assert!(Settings::parse(&bad_deadline).unwrap_err().contains("session.deadline"));
+        let bad_from = TEMPLATE.replace("<choix@asso.example>", "<choix>");
+        assert!(Settings::parse(&bad_from).unwrap_err().contains("mail.from"));
+        let plus = TEMPLATE.replace("reply_to = \"choix@", "reply_to = \"choix+x@");
+        assert!(Settings::parse(&plus).unwrap_err().contains("must not contain '+'"));
     }
 }

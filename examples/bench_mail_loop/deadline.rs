@@ -44,7 +44,7 @@ pub async fn run(stack: &MailStack, session: &SyntheticSession, replies: usize) 
     tokio::task::block_in_place(|| setup::wait_for_inbox(stack, replies))?;
 
     let settings = choixbot::settings::Settings::load(&bench.config())?;
-    let deadline = settings.session.deadline_utc().map_err(anyhow::Error::msg)?;
+    let deadline = settings.session.deadline;
     let grace = chrono::Duration::from_std(choixbot::collect::DRAIN_GRACE)?;
     let offset = (deadline + grace - chrono::Utc::now()).num_milliseconds() as f64 / 1000.0;
     let log = std::fs::File::create(bench.dir.join("deadline-daemon.log"))?;

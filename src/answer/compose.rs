@@ -162,7 +162,7 @@ impl Outgoing {
         subject: String,
         text: String,
     ) -> anyhow::Result<Self> {
-        let domain = from.from_address().map_err(|error| anyhow!(error))?.domain().to_string();
+        let domain = from.from_address.clone().domain().to_string();
         Ok(Self {
             purpose,
             to: Vec::new(),
@@ -208,8 +208,7 @@ impl Outgoing {
 
     /// The RFC 5322 message, From the session's address.
     pub fn to_bytes(&self, from: &MailSettings) -> anyhow::Result<Vec<u8>> {
-        let from_mailbox: Mailbox =
-            from.from.parse().with_context(|| format!("mail.from {:?} is not a mailbox", from.from))?;
+        let from_mailbox: Mailbox = from.from.clone();
         let mut builder = Message::builder()
             .from(from_mailbox)
             .subject(self.subject.clone())

@@ -41,13 +41,13 @@ impl SessionFacts {
     }
 
     /// From `choixbot.toml`: the referents, else the From address.
-    pub fn from_settings(settings: &crate::settings::Settings) -> Result<Self, String> {
+    pub fn from_settings(settings: &crate::settings::Settings) -> Self {
         let session = &settings.session;
-        let mut contacts = session.referents();
+        let mut contacts = session.referents.clone();
         if contacts.is_empty() {
-            contacts.push(settings.mail.from_address()?);
+            contacts.push(settings.mail.from_address.clone());
         }
-        Ok(Self::new(&session.name, session.deadline_utc()?, session.tz()?, &contacts))
+        Self::new(&session.name, session.deadline, session.timezone, &contacts)
     }
 }
 
@@ -341,12 +341,13 @@ mod tests {
     #[test]
     fn session_facts_come_from_the_configuration() {
         let mut settings = Settings::parse(TEMPLATE).unwrap();
-        let facts = SessionFacts::from_settings(&settings).unwrap();
+        let facts = SessionFacts::from_settings(&settings);
         assert_eq!(facts.name, settings.session.name);
         assert_eq!(facts.deadline, "lundi 4 mai 2020 à 23 h 59 (heure de Paris)");
-        assert_eq!(facts.contacts, settings.session.referents);
+        let referents: Vec<String> = settings.session.referents.iter().map(ToString::to_string).collect();
+        assert_eq!(facts.contacts, referents);
         settings.session.referents.clear();
-        let facts = SessionFacts::from_settings(&settings).unwrap();
-        assert_eq!(facts.contacts, [settings.mail.from_address().unwrap().to_string()]);
+        let facts = SessionFacts::from_settings(&settings);
+        assert_eq!(facts.contacts, [settings.mail.from_address.to_string()]);
     }
 }

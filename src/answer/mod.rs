@@ -19,7 +19,7 @@
 //! # let token = choixbot::domain::Token::generate();
 //! let templates = Templates::load(None)?; // once, at start-up…
 //! templates.check()?; // …and refuse to start if a template is broken
-//! let session = choixbot::answer::SessionFacts::from_settings(&settings).map_err(anyhow::Error::msg)?;
+//! let session = choixbot::answer::SessionFacts::from_settings(&settings);
 //! let catalog = PostCatalog::new(&posts); // once per batch
 //! let context = ConfirmationContext::new(session, &intern, false, &wishes, &provisional, &catalog);
 //! let subject = subject::answer("Choix de stage – Semestre d'été 2020 – réf. abc");

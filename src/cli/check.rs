@@ -118,7 +118,7 @@ pub async fn before_invite(settings: &Settings) -> Result<()> {
 
 fn templates(settings: &Settings, report: &mut Report) {
     report.heading("Templates:");
-    match Templates::load(settings.mail.templates_dir()).and_then(|templates| templates.check()) {
+    match Templates::load(settings.mail.templates_dir.as_deref()).and_then(|templates| templates.check()) {
         Ok(()) => report.ok("every template renders"),
         Err(error) => report.failed(
             format!("{error:#}"),
@@ -180,7 +180,7 @@ async fn imap(settings: &ImapSettings, tokens: &Tokens, report: &mut Report) {
 /// server (not the session's outbox: nothing is recorded).
 async fn test_message(settings: &Settings, tokens: Option<Arc<TokenSource>>, report: &mut Report) {
     report.heading("Test message:");
-    let referents = settings.session.referents();
+    let referents = settings.session.referents.clone();
     if referents.is_empty() {
         return report.failed("no referent to send it to", "list the referents in session.referents");
     }
@@ -211,7 +211,7 @@ async fn send_test_message(
     outgoing.to = referents;
     let message = crate::outbox::queued(&outgoing, None, None, &settings.mail)?;
     let transport = crate::outbox::transport::SmtpTransport::for_settings(&settings.smtp, tokens)?;
-    let envelope_from = settings.mail.from_address().map_err(anyhow::Error::msg)?.to_string();
+    let envelope_from = settings.mail.from_address.clone().to_string();
     match transport.send_raw(&envelope_from, &message.recipients, &message.raw).await {
         crate::outbox::transport::SendOutcome::Accepted => Ok(()),
         crate::outbox::transport::SendOutcome::Transient(error)
@@ -258,10 +258,7 @@ async fn smtp(settings: &Settings, tokens: &Tokens, report: &mut Report) {
         Ok(credentials) => credentials,
         Err((said, remedy)) => return report.failed(said, remedy),
     };
-    let sender = match settings.mail.from_address() {
-        Ok(sender) => sender,
-        Err(error) => return report.failed(error, "set mail.from to the mailbox's address"),
-    };
+    let sender = &settings.mail.from_address;
     match probe::probe(smtp, credentials, sender.as_str()).await {
         Ok(probed) => {
             report.ok(match (probed.logged_in, probed.encrypted) {

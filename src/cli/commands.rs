@@ -89,7 +89,7 @@ fn report_purge(
              nothing was deleted (purge --now works after the close)",
         )),
         Err(Retention::KeptUntil(until)) => {
-            let tz = settings.session.tz().map_err(Error::bad_input)?;
+            let tz = settings.session.timezone;
             println!(
                 "Nothing to delete yet: the retention ({} days after the close) keeps the emails until {}. \
                  choixbot purge --now deletes them at once.",

@@ -30,7 +30,7 @@ struct Session {
 
 async fn open(config: &Path, database_url: &str) -> Result<Session> {
     let settings = Arc::new(Settings::load(config)?);
-    let templates = Templates::load(settings.mail.templates_dir())
+    let templates = Templates::load(settings.mail.templates_dir.as_deref())
         .and_then(|templates| templates.check().map(|()| templates))
         .map_err(|error| Error::bad_input(format!("{error:#}")))?;
     let store = Store::connect(database_url).await?;
@@ -77,9 +77,9 @@ pub async fn invite(
             "no interns: import the call list first (choixbot import interns FILE)",
         ));
     }
-    let deadline = session.settings.session.deadline_utc().map_err(Error::bad_input)?;
+    let deadline = session.settings.session.deadline;
     if !dry_run && session.store.clock().now() >= deadline {
-        let tz = session.settings.session.tz().map_err(Error::bad_input)?;
+        let tz = session.settings.session.timezone;
         return Err(Error::bad_input(format!(
             "the deadline, {}, has passed: nothing was sent. Interns invited now could only be told that the \
              session is closed. Set [session] deadline in {} to the real deadline (local time, {tz}).",

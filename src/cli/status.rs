@@ -12,7 +12,7 @@ use crate::Result;
 pub async fn read(store: &Store, settings: Option<&Settings>) -> Result<(Snapshot, Status)> {
     let snapshot = snapshot(store, settings.map_or(1, |s| s.session.supernumerary_cap)).await?;
     let status = Status {
-        deadline: settings.map(|s| s.session.deadline.clone()),
+        deadline: settings.map(|s| s.session.deadline_written.clone()),
         closed_at: store.state(crate::close::CLOSED_AT).await?,
         groups: super::report::group_status(&snapshot),
         mail: store.mail_counts().await?,
@@ -30,7 +30,7 @@ pub async fn read(store: &Store, settings: Option<&Settings>) -> Result<(Snapsho
 
 /// The session's time zone (Paris without a configuration).
 pub fn session_tz(settings: Option<&Settings>) -> chrono_tz::Tz {
-    settings.and_then(|s| s.session.tz().ok()).unwrap_or(chrono_tz::Europe::Paris)
+    settings.map_or(chrono_tz::Europe::Paris, |s| s.session.timezone)
 }
 
 /// Where the close stands: the deadline by the store's clock, the hold and
@@ -38,7 +38,7 @@ pub fn session_tz(settings: Option<&Settings>) -> chrono_tz::Tz {
 async fn close_status(store: &Store, settings: Option<&Settings>) -> Result<CloseStatus> {
     use crate::answer::french::{deadline_in_words, instant_in_words};
     let tz = session_tz(settings);
-    let deadline = settings.and_then(|s| s.session.deadline_utc().ok());
+    let deadline = settings.map(|s| s.session.deadline);
     let closed_at = store.state(crate::close::CLOSED_AT).await?;
     let closed = closed_at
         .as_deref()

@@ -61,7 +61,7 @@ pub fn compose_close(
         wishes,
         supernumerary_cap: settings.session.supernumerary_cap,
     });
-    let facts = SessionFacts::from_settings(settings).map_err(anyhow::Error::msg)?;
+    let facts = SessionFacts::from_settings(settings);
     let catalog = PostCatalog::new(posts);
     let composer = Composer { settings, templates, facts, posts, catalog, allocation: &allocation, warning };
     let pairs: Vec<_> = by_intern(interns, &allocation).collect();
@@ -190,8 +190,8 @@ impl Composer<'_> {
             rendered.text,
         )?;
         outgoing.html = rendered.html;
-        outgoing.to = session.ars_recipients();
-        outgoing.cc = session.referents();
+        outgoing.to = session.ars_recipients.clone();
+        outgoing.cc = session.referents.clone();
         outgoing.attachments = attachments;
         crate::outbox::queued(&outgoing, None, None, &self.settings.mail)
     }

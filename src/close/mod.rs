@@ -141,7 +141,7 @@ pub async fn close(
 /// The list's warning when it is made without the mailbox.
 fn warning(basis: &Basis, settings: &Settings) -> Result<Option<String>, String> {
     let Basis::WithoutMailbox { unreadable_since } = basis else { return Ok(None) };
-    let tz = settings.session.tz()?;
+    let tz = settings.session.timezone;
     let since = unreadable_since.map(|at| crate::answer::french::instant_in_words(at, tz));
     Ok(Some(crate::answer::mailbox_warning(since.as_deref())))
 }

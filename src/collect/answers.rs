@@ -78,9 +78,9 @@ struct Answering<'a> {
 
 impl Answers {
     pub fn new(templates: Arc<Templates>, settings: Arc<Settings>) -> anyhow::Result<Self> {
-        let facts = SessionFacts::from_settings(&settings).map_err(anyhow::Error::msg)?;
-        let tz = settings.session.tz().map_err(anyhow::Error::msg)?;
-        let deadline = settings.session.deadline_utc().map_err(anyhow::Error::msg)?;
+        let facts = SessionFacts::from_settings(&settings);
+        let tz = settings.session.timezone;
+        let deadline = settings.session.deadline;
         Ok(Self { templates, settings, facts, tz, deadline })
     }
 

@@ -76,7 +76,7 @@ impl Daemon {
         let tokens = token_source(&settings, store.clock().clone())?;
         let transport = SmtpTransport::for_settings(&settings.smtp, tokens.as_ref())?;
         let worker = outbox_worker(&settings, store.clone(), transport)?;
-        let deadline = settings.session.deadline_utc().map_err(crate::Error::bad_input)?;
+        let deadline = settings.session.deadline;
         Ok(Self { settings, store, templates, worker, tokens, deadline })
     }
 
@@ -318,7 +318,7 @@ pub fn token_source(
 
 /// The outbox worker with the configured send rate.
 pub fn outbox_worker(settings: &Settings, store: Store, transport: SmtpTransport) -> crate::Result<Worker> {
-    let envelope_from = settings.mail.from_address().map_err(crate::Error::bad_input)?.to_string();
+    let envelope_from = settings.mail.from_address.clone().to_string();
     Ok(Worker {
         store,
         transport,

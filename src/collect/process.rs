@@ -62,12 +62,8 @@ impl Processor {
         outbox_wake: Arc<tokio::sync::Notify>,
     ) -> anyhow::Result<Self> {
         let session = SessionData::load_with_cap(&store, settings.session.supernumerary_cap).await?;
-        let deadline = settings.session.deadline_utc().map_err(anyhow::Error::msg)?;
-        let mail = &settings.mail;
-        let ours = [mail.from_address(), mail.reply_to_address()]
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(anyhow::Error::msg)?;
+        let deadline = settings.session.deadline;
+        let ours = vec![settings.mail.from_address.clone(), settings.mail.reply_to.clone()];
         Ok(Self { store, settings, session, answers, outbox_wake, deadline, ours })
     }
 

@@ -22,7 +22,7 @@ pub fn compose_all(
     interns: &[StoredIntern],
     posts: &[Post],
 ) -> anyhow::Result<Vec<Queued>> {
-    let facts = SessionFacts::from_settings(settings).map_err(anyhow::Error::msg)?;
+    let facts = SessionFacts::from_settings(settings);
     let catalog = PostCatalog::new(posts);
     let mut messages = Vec::new();
     for stored in interns {
@@ -46,7 +46,7 @@ pub fn compose_for(
     posts: &[Post],
     again: Option<&str>,
 ) -> anyhow::Result<Vec<Queued>> {
-    let facts = SessionFacts::from_settings(settings).map_err(anyhow::Error::msg)?;
+    let facts = SessionFacts::from_settings(settings);
     let catalog = PostCatalog::new(posts);
     stored
         .intern

@@ -78,9 +78,9 @@ impl Web {
     pub async fn heading(&self) -> crate::Result<Heading> {
         let session = &self.0.settings.session;
         let closed = self.0.store.state(crate::close::CLOSED_AT).await?.is_some();
-        let tz = session.tz().unwrap_or(chrono_tz::Europe::Paris);
+        let tz = session.timezone;
         let now = self.0.store.clock().now();
-        Ok(Heading::new(&session.name, session.deadline_utc().ok(), tz, now, closed))
+        Ok(Heading::new(&session.name, Some(session.deadline), tz, now, closed))
     }
 
     /// The login page, with a message.
@@ -190,7 +190,7 @@ pub async fn dashboard(
 
 async fn dashboard_context(web: &Web, query: &DashboardQuery, session: &Session) -> crate::Result<Context> {
     let settings = &web.0.settings;
-    let tz = settings.session.tz().unwrap_or(chrono_tz::Europe::Paris);
+    let tz = settings.session.timezone;
     let (snapshot, status) = crate::cli::status::read(&web.0.store, Some(settings)).await?;
     let last = web.0.store.last_messages().await?;
     let mut rows = view::intern_rows(&snapshot, &last, &query.q, &query.group);
@@ -259,7 +259,7 @@ async fn intern_context(
 ) -> crate::Result<Option<Context>> {
     let store = &web.0.store;
     let settings = &web.0.settings;
-    let tz = settings.session.tz().unwrap_or(chrono_tz::Europe::Paris);
+    let tz = settings.session.timezone;
     let snapshot = snapshot(store, settings.session.supernumerary_cap).await?;
     let Some(row) =
         view::intern_rows(&snapshot, &HashMap::new(), "", "").into_iter().find(|r| r.email == email)

@@ -217,7 +217,7 @@ async fn procuration_is_requested_accepted_used_and_revoked_by_email() {
 async fn a_displaced_intern_is_told_once_then_debounced_and_never_after_the_deadline() {
     let deadline_text = paris_time(chrono::Duration::days(30));
     let app = spawn_mail_app(&deadline_text).await;
-    let deadline = app.settings().session.deadline_utc().unwrap();
+    let deadline = app.settings().session.deadline;
     // Ranks 1 to 4 of one group; 1204, 1211 and 1315 have two places each.
     let [first, second, third] = PLAIN_INTERNS;
     let fourth = "hugo.thomas93@outlook.fr";

@@ -52,7 +52,7 @@ pub async fn spawn_crowd(size: usize) -> (MailApp, Vec<Replier>, chrono::DateTim
         })
         .collect();
     // The deadline as the configuration resolves it (to the second).
-    let deadline = app.settings().session.deadline_utc().unwrap().min(deadline);
+    let deadline = app.settings().session.deadline.min(deadline);
     (app, repliers, deadline)
 }
 

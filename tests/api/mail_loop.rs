@@ -60,7 +60,7 @@ async fn a_whole_session_from_invitations_to_the_list_sent_to_the_ars() {
     // An hour away: a reply "received after it" can be appended with that
     // date (Dovecot refuses an INTERNALDATE more than two hours ahead).
     let app = spawn_mail_app(&paris_time(chrono::Duration::hours(1))).await;
-    let deadline = app.settings().session.deadline_utc().unwrap();
+    let deadline = app.settings().session.deadline;
     let cast = cast(&app).await;
 
     // Invitations reach every intern (and the proxy).

@@ -174,7 +174,7 @@ async fn the_daemon_purges_once_the_retention_has_passed_since_the_close() {
     let app = spawn_mail_app(&deadline).await;
     app.write_config_with(&deadline, &[("session", "retention_days = 30")]);
     let (_, clock, daemon) = session_with_a_reply(&app).await;
-    let deadline = app.settings().session.deadline_utc().unwrap();
+    let deadline = app.settings().session.deadline;
     clock.advance(deadline + chrono::Duration::seconds(10) - clock.now());
     app.wait_for(ARS, 1);
     app.wait_until_settled(1).await;
@@ -216,7 +216,7 @@ async fn the_daemon_log_holds_no_password_and_no_token_at_any_level() {
         PLAIN_INTERNS[1],
         &reply(PLAIN_INTERNS[1], Some(&app.token(PLAIN_INTERNS[0]).await), "Re: x", "1\n"),
     );
-    let deadline = app.settings().session.deadline_utc().unwrap();
+    let deadline = app.settings().session.deadline;
     let offset = (deadline + chrono::Duration::minutes(1) - chrono::Utc::now()).num_seconds().to_string();
     let mut child =
         app.spawn_daemon_process_with(&[(OFFSET_VARIABLE, offset.as_str()), ("RUST_LOG", "trace")]);
