@@ -130,13 +130,17 @@ fn leading_ordinal(tokens: &[Token], live: &dyn Fn(&Token) -> bool) -> Option<us
     live(next).then_some(first)
 }
 
-/// "Choix 1", "Vœu n°2", "rang 45": the number after such a word is an ordinal.
+/// "Choix 1", "Vœu n°2": the number after such a word is an ordinal. Not
+/// after an ordinal adjective: in "premier choix 1234" the rank is said
+/// already, and the number is the choice.
 fn follows_ordinal_word(tokens: &[Token], index: usize) -> bool {
-    tokens[..index]
-        .iter()
-        .rev()
-        .find(|t| !matches!(t, Token::Marker))
-        .is_some_and(|t| matches!(t, Token::OrdinalWord))
+    let mut before = tokens[..index].iter().enumerate().rev().filter(|(_, t)| !matches!(t, Token::Marker));
+    match before.next() {
+        Some((at, Token::OrdinalWord)) => {
+            !matches!(at.checked_sub(1).map(|i| &tokens[i]), Some(Token::Word { ranks: true, .. }))
+        }
+        _ => false,
+    }
 }
 
 /// "1°": a number directly followed by a degree sign is an ordinal.
@@ -220,11 +224,16 @@ fn counts_places(line: &str, end: usize, tokens: &[Token], index: usize) -> bool
     short && PLACES.contains(&word.to_lowercase().as_str()) && !next_is_number
 }
 
-/// "puis le 5678": right after a definite article, a number names a post
-/// even on a line where an earlier choice had words after it ("1234 en
-/// premier"), which otherwise make later numbers part of a label.
+/// "puis le 5678", "alors 5678", "je prends 5678": right after a definite
+/// article or a verb of choosing, a number names a post even on a line
+/// where an earlier choice had words after it ("1234 en premier", "le 1234
+/// est-il libre ?"), which otherwise make later numbers part of a label.
 fn follows_determiner(tokens: &[Token], index: usize) -> bool {
-    index > 0 && matches!(tokens[index - 1], Token::Word { determiner: true, .. })
+    index > 0
+        && matches!(
+            tokens[index - 1],
+            Token::Word { determiner: true, .. } | Token::Word { chooses: true, .. }
+        )
 }
 
 /// "mes 3 choix": after words, a number followed by a lower-case word is a

@@ -32,6 +32,16 @@ static POSTCODE: Lazy<Regex> = Lazy::new(|| {
     )
     .unwrap()
 });
+/// A street named without its number ("cabinet de la rue des Pyrénées,
+/// 75020"): a French postcode on the same line is the address's.
+static ADDRESS_WORD: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"(?i)(?-u:\b)(?:rue|avenue|boulevard|bd|all[ée]e|chemin|impasse|quai|cedex|arrondissement)(?-u:\b)",
+    )
+    .unwrap()
+});
+static POSTCODE_LIKE: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"(?-u:\b)(?:0[1-9]|[1-8]\d|9[0-5]|97[1-6])\d{3}(?-u:\b)").unwrap());
 static FIVE_DIGITS: Lazy<Regex> = Lazy::new(|| Regex::new(r"(?-u:\b)\d{5}(?-u:\b)").unwrap());
 static EXTENSION: Lazy<Regex> =
     Lazy::new(|| Regex::new(r"(?i)(?-u:\b)(?:poste|ext\.?|extension)\s*:?\s*\d{2,6}").unwrap());
@@ -65,6 +75,8 @@ pub(super) fn masked_spans(line: &str, after_street: bool) -> Vec<(usize, usize)
     add(&AMOUNT);
     if after_street || STREET.is_match(line) {
         add(&FIVE_DIGITS);
+    } else if ADDRESS_WORD.is_match(line) {
+        add(&POSTCODE_LIKE);
     }
     if PHONE_CONTEXT.is_match(line) || PHONE.is_match(line) {
         add(&EXTENSION);

@@ -19,6 +19,13 @@ pub(super) enum Token {
         /// A definite article or contraction ("le", "la", "du", "au"):
         /// in French prose "le 1234" names a post.
         determiner: bool,
+        /// A verb of choosing or a consequence ("je prends", "mettez",
+        /// "alors"): the number right after it is a choice, whatever else
+        /// the line holds.
+        chooses: bool,
+        /// An ordinal adjective ("premier", "2e", "dernier"): "premier
+        /// choix 1234" names the choice, where "choix 1" is an ordinal.
+        ranks: bool,
         /// What the word does to a number that it negates.
         negation: Negation,
     },
@@ -53,6 +60,58 @@ const NEGATIONS: &[&str] =
 
 const SEPARATORS: &[&str] = &["et", "puis", "ou", "and", "then", "or", "ensuite", "enfin", "sinon"];
 const DETERMINERS: &[&str] = &["le", "la", "l", "du", "au", "the"];
+const CHOOSING: &[&str] = &[
+    "prends",
+    "prendrai",
+    "prendrais",
+    "choisis",
+    "choisirai",
+    "choisirais",
+    "veux",
+    "voudrais",
+    "souhaite",
+    "souhaiterais",
+    "mets",
+    "mettez",
+    "mettre",
+    "garde",
+    "gardez",
+    "alors",
+    "take",
+    "want",
+    "choose",
+];
+const ORDINAL_ADJECTIVES: &[&str] = &[
+    "premier",
+    "première",
+    "premiere",
+    "deuxième",
+    "deuxieme",
+    "second",
+    "seconde",
+    "troisième",
+    "troisieme",
+    "quatrième",
+    "quatrieme",
+    "cinquième",
+    "cinquieme",
+    "dernier",
+    "dernière",
+    "derniere",
+    "first",
+    "third",
+    "last",
+];
+
+/// "2e", "3ème", "1er", "2nd": a number glued to an ordinal suffix.
+fn is_numbered_ordinal(word: &str) -> bool {
+    let digits = word.chars().take_while(char::is_ascii_digit).count();
+    digits > 0
+        && matches!(
+            &word[digits..],
+            "e" | "er" | "ère" | "ere" | "ème" | "eme" | "nd" | "nde" | "st" | "rd" | "th"
+        )
+}
 const MARKERS: &[&str] = &["no", "num", "numéro", "numero", "number", "nr", "ars", "poste", "postes"];
 const ORDINAL_WORDS: &[&str] = &[
     "choix",
@@ -126,6 +185,8 @@ fn classify_word(word: &str) -> Token {
             lowercase: word.chars().next().is_some_and(char::is_lowercase),
             separator: SEPARATORS.contains(&lower.as_str()),
             determiner: DETERMINERS.contains(&lower.as_str()),
+            chooses: CHOOSING.contains(&lower.as_str()),
+            ranks: ORDINAL_ADJECTIVES.contains(&lower.as_str()) || is_numbered_ordinal(&lower),
             negation: match lower.as_str() {
                 "ne" | "n" => Negation::Ne,
                 "plus" => Negation::NegatesAfterNe,
