@@ -33,14 +33,29 @@ static FORWARD: Lazy<Regex> = Lazy::new(|| {
 });
 static RULE: Lazy<Regex> = Lazy::new(|| Regex::new(r"^\s*(_{5,}|-{5,}|={5,})\s*$").unwrap());
 static FIELD: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i)^\s*\*?(de|from|envoy[ée]|sent|date|[àa]|to|objet|subject|cc|exp[ée]diteur|destinataire)\s*\*?\s*:").unwrap()
+    Regex::new(r"(?i)^\s*\*?(de|from|envoy[ée]|sent|date|[àa]|to|objet|sujet|subject|cc|exp[ée]diteur|destinataire)\s*\*?\s*:").unwrap()
 });
 static FROM_FIELD: Lazy<Regex> =
     Lazy::new(|| Regex::new(r"(?i)^\s*\*?(de|from|exp[ée]diteur)\s*\*?\s*:\s*\S").unwrap());
 static ONE_LINE_HEADER: Lazy<Regex> =
     Lazy::new(|| Regex::new(r"(?i)^\s*(de|from)\s*:.*(?-u:\b)(date|envoy[ée]|sent)\s*:").unwrap());
-static ORANGE: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"(?i)^\s*>?\s*message du \d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}[:h]\d{2}").unwrap());
+static ORANGE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)^\s*>?\s*(?:=+\s*)?message du\s*:?\s*\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}[:h]\d{2}")
+        .unwrap()
+});
+/// The lines of choixbot's own invitation that no intern writes: where
+/// one stands, the invitation begins, quoted or not, under any header or
+/// none.
+static INVITATION_LINE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"(?i)^\s*(?:les choix de stage « .* » se font|postes ouverts par l['’]ars pour|comment r[ée]pondre\s*$|r[ée]f[ée]rence personnelle\s*:|vous avez re[çc]u la procuration de)",
+    )
+    .unwrap()
+});
+/// A post line of the invitation: "n° 1204 – Hôpital Bichat – Urgences
+/// (Paris) – 2 places".
+static POST_LINE: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"(?i)^\s*n°\s?(\d{1,6})\s+[–-]\s+.+\s[–-]\s+\d+\s+places?\s*$").unwrap());
 static ATTRIBUTION_END: Lazy<Regex> =
     Lazy::new(|| Regex::new(r"(?i)(a\s+[ée]crit|wrote|schrieb|escribió|ha scritto)\s*:?\s*$").unwrap());
 static ATTRIBUTION_START: Lazy<Regex> = Lazy::new(|| Regex::new(r"(?i)^\s*(le|on|el|am|il)\s").unwrap());
@@ -61,6 +76,12 @@ fn hard_marker(lines: &[&str], i: usize) -> Option<&'static str> {
     if ORANGE.is_match(line) {
         return Some("an Orange \"Message du\" header");
     }
+    if INVITATION_LINE.is_match(line) {
+        return Some("a line of choixbot's own invitation");
+    }
+    if is_post_list(lines, i) {
+        return Some("the invitation's list of posts");
+    }
     if ONE_LINE_HEADER.is_match(line) {
         return Some("a one-line \"De : … Date :\" header");
     }
@@ -74,6 +95,16 @@ fn hard_marker(lines: &[&str], i: usize) -> Option<&'static str> {
         return Some("an Outlook \"De : / Envoyé :\" block");
     }
     None
+}
+
+/// Two post lines of the invitation in a row, in the invitation's order
+/// (ascending ARS numbers): the quoted list of posts. One line, or lines in
+/// another order, may be the intern's own copy of their choices.
+fn is_post_list(lines: &[&str], i: usize) -> bool {
+    let number = |line: &str| POST_LINE.captures(line).and_then(|c| c[1].parse::<u64>().ok());
+    let Some(first) = number(lines[i]) else { return false };
+    let next = lines[i + 1..].iter().find(|l| !l.trim().is_empty());
+    next.and_then(|line| number(line)).is_some_and(|second| second > first)
 }
 
 /// An attribution ("Le … a écrit :"), possibly wrapped over up to three
@@ -172,6 +203,30 @@ mod tests {
     fn decorative_dash_rule_does_not_cut_the_answer() {
         let body = "Mes choix :\n----------\n1234\n5678\n----------\n";
         assert!(own_text(body).text.contains("5678"));
+    }
+
+    #[test]
+    fn the_invitation_unquoted_under_no_header_is_cut() {
+        let body = "1315 / 1204\n\n  n° 1211 – Hôpital Bichat – Médecine interne (Paris) – 2 places\n  \
+                    n° 1408 – Hôpital Louis-Mourier – Gériatrie (Colombes) – 1 place\n";
+        assert_eq!(own_text(body).text, "1315 / 1204");
+        let heading =
+            "2345\n\nPOSTES OUVERTS PAR L'ARS POUR VOTRE DES (Pédiatrie)\n  n° 1234 – Necker – 2 places\n";
+        assert_eq!(own_text(heading).text, "2345");
+    }
+
+    #[test]
+    fn posts_copied_in_the_interns_own_order_are_kept() {
+        let body = "n° 1408 – Hôpital Louis-Mourier – Gériatrie (Colombes) – 1 place\n\
+                    n° 1211 – Hôpital Bichat – Médecine interne (Paris) – 2 places\n";
+        assert_eq!(own_text(body).text.lines().count(), 2);
+    }
+
+    #[test]
+    fn a_french_webmail_message_du_block_is_cut() {
+        let body = "1315 / 1204\n\n==== Message du : 24/11/2017 16:32\nDe : choix@asso.example\n\
+                    A : moi@gmail.com\nSujet : Choix\n\n1211\n";
+        assert_eq!(own_text(body).text, "1315 / 1204");
     }
 
     #[test]
