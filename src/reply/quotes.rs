@@ -32,11 +32,22 @@ static FORWARD: Lazy<Regex> = Lazy::new(|| {
         .unwrap()
 });
 static RULE: Lazy<Regex> = Lazy::new(|| Regex::new(r"^\s*(_{5,}|-{5,}|={5,})\s*$").unwrap());
+/// The fields of an Outlook-style header block, in the languages phones
+/// and webmails are set to: French, English, German, Dutch, Italian,
+/// Spanish, Portuguese, Polish, the Nordic languages, Finnish, Russian.
 static FIELD: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i)^\s*\*?(de|from|envoy[ée]|sent|date|[àa]|to|objet|sujet|subject|cc|exp[ée]diteur|destinataire)\s*\*?\s*:").unwrap()
+    Regex::new(
+        r"(?i)^\s*\*?(de|from|envoy[ée]|sent|date|[àa]|to|objet|sujet|subject|cc|exp[ée]diteur|destinataire|von|gesendet|an|betreff|datum|van|verzonden|aan|onderwerp|da|inviato|oggetto|enviado|para|asunto|fecha|assunto|od|wys[łl]ano|do|temat|data|fra|sendt|til|emne|fr[åa]n|skickat|till|[äa]mne|l[äa]hett[äa]j[äa]|l[äa]hetetty|vastaanottaja|aihe|от|отправлено|кому|тема|дата)\s*\*?\s*:",
+    )
+    .unwrap()
 });
-static FROM_FIELD: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"(?i)^\s*\*?(de|from|exp[ée]diteur)\s*\*?\s*:\s*\S").unwrap());
+/// The first field of such a block: who sent the original.
+static FROM_FIELD: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"(?i)^\s*\*?(de|from|exp[ée]diteur|von|van|da|od|fra|fr[åa]n|l[äa]hett[äa]j[äa]|от)\s*\*?\s*:\s*\S",
+    )
+    .unwrap()
+});
 static ONE_LINE_HEADER: Lazy<Regex> =
     Lazy::new(|| Regex::new(r"(?i)^\s*(de|from)\s*:.*(?-u:\b)(date|envoy[ée]|sent)\s*:").unwrap());
 static ORANGE: Lazy<Regex> = Lazy::new(|| {
@@ -56,9 +67,21 @@ static INVITATION_LINE: Lazy<Regex> = Lazy::new(|| {
 /// (Paris) – 2 places".
 static POST_LINE: Lazy<Regex> =
     Lazy::new(|| Regex::new(r"(?i)^\s*n°\s?(\d{1,6})\s+[–-]\s+.+\s[–-]\s+\d+\s+places?\s*$").unwrap());
-static ATTRIBUTION_END: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"(?i)(a\s+[ée]crit|wrote|schrieb|escribió|ha scritto)\s*:?\s*$").unwrap());
-static ATTRIBUTION_START: Lazy<Regex> = Lazy::new(|| Regex::new(r"(?i)^\s*(le|on|el|am|il)\s").unwrap());
+/// "… a écrit :" and its translations (Gmail, Apple Mail, Thunderbird in
+/// the languages of phones).
+static ATTRIBUTION_END: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"(?i)(a\s+[ée]crit|wrote|schrieb|escribi[óo]|ha\s+escrito|ha\s+scritto|scrisse|schreef|escreveu|napisa[łl]\(?a?\)?|skrev|kirjoitti|написал\(?а?\)?|a\s+scris|yazd[ıi])\s*:?\s*$",
+    )
+    .unwrap()
+});
+static ATTRIBUTION_START: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"(?i)^\s*(le|on|el|am|il|op|em|w\s+dniu|den|på|pe)\s").unwrap());
+/// A header with no word at all, only a date, a name and an address:
+/// "2017-11-24 16:32 GMT+01:00 Name <addr>:", "30.09.2017, 18.30, "Name"
+/// <addr>:", Russian Gmail's "пн, 4 мая 2020 г. в 09:12, Name <addr>:".
+static WORDLESS_ATTRIBUTION: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"^.*\d.*\d.*<?[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+>?\s*:\s*$").unwrap());
 
 fn is_quoted(line: &str) -> bool {
     line.trim_start().starts_with('>')
@@ -111,7 +134,7 @@ fn is_post_list(lines: &[&str], i: usize) -> bool {
 /// lines; gives the number of lines it spans.
 fn attribution(lines: &[&str], i: usize) -> Option<usize> {
     let line = lines[i];
-    if ATTRIBUTION_END.is_match(line) && line.len() < 400 {
+    if (ATTRIBUTION_END.is_match(line) || WORDLESS_ATTRIBUTION.is_match(line)) && line.len() < 400 {
         return Some(1);
     }
     if !ATTRIBUTION_START.is_match(line) {
@@ -227,6 +250,41 @@ mod tests {
         let body = "1315 / 1204\n\n==== Message du : 24/11/2017 16:32\nDe : choix@asso.example\n\
                     A : moi@gmail.com\nSujet : Choix\n\n1211\n";
         assert_eq!(own_text(body).text, "1315 / 1204");
+    }
+
+    #[test]
+    fn quote_headers_in_the_languages_of_phones_are_recognised() {
+        for header in [
+            "Am 04.05.2020 um 09:12 schrieb Choix <choix@asso.example>:",
+            "Op ma 4 mei 2020 om 09:12 schreef Choix <choix@asso.example>:",
+            "Il giorno lun 4 mag 2020 alle ore 09:12 Choix <choix@asso.example> ha scritto:",
+            "El lun, 4 may 2020 a las 09:12, Choix (<choix@asso.example>) escribió:",
+            "Em seg., 4 de mai. de 2020 às 09:12, Choix <choix@asso.example> escreveu:",
+            "W dniu 4.05.2020 o 09:12 Choix <choix@asso.example> napisał:",
+            "man. 4. mai 2020 kl. 09:12 skrev Choix <choix@asso.example>:",
+            "ma 4.5.2020 klo 9.12 Choix (choix@asso.example) kirjoitti:",
+            "пн, 4 мая 2020 г. в 09:12, Choix <choix@asso.example>:",
+            "2017-11-24 16:32 GMT+01:00 Choix de stage <choix@asso.example>:",
+            "30.09.2017, 18.30, \"Choix de stage\" <choix@asso.example>:",
+        ] {
+            let body = format!("2345\n\n{header}\n\n1111 – Bichat\n");
+            assert_eq!(own_text(&body).text, "2345", "{header}");
+        }
+    }
+
+    #[test]
+    fn outlook_blocks_in_other_languages_are_cut() {
+        for block in [
+            "Von: Choix <c@a.fr>\nGesendet: Montag, 4. Mai 2020 09:12\nAn: ich\nBetreff: Choix",
+            "Van: Choix <c@a.fr>\nVerzonden: maandag 4 mei 2020 09:12\nAan: mij\nOnderwerp: Choix",
+            "Da: Choix <c@a.fr>\nInviato: lunedì 4 maggio 2020 09:12\nA: me\nOggetto: Choix",
+            "Od: Choix <c@a.fr>\nWysłano: poniedziałek, 4 maja 2020 09:12\nDo: ja\nTemat: Choix",
+            "Fra: Choix <c@a.fr>\nSendt: mandag 4. mai 2020 09:12\nTil: meg\nEmne: Choix",
+            "От: Choix <c@a.fr>\nОтправлено: 4 мая 2020 г. 9:12\nКому: я\nТема: Choix",
+        ] {
+            let body = format!("4521\n\n{block}\n\n1111\n");
+            assert_eq!(own_text(&body).text, "4521", "{block}");
+        }
     }
 
     #[test]
