@@ -58,7 +58,7 @@ fn line_numbers(line: &str, masked: &[(usize, usize)], out: &mut Vec<String>) {
     let tokens = tokens::tokenize(line);
     let is_masked = |s: usize, e: usize| masked.iter().any(|&(ms, me)| s < me && ms < e);
     let live = |t: &Token| matches!(t, Token::Number { start, end, .. } if !is_masked(*start, *end) && end - start <= MAX_DIGITS);
-    let ordinal_prefix = leading_ordinal(&tokens, &live);
+    let ordinal_prefix = leading_ordinal(&tokens, &live).or_else(|| rank_column(line, &tokens, &live));
     let mut segment = Segment::default();
     let mut line_has_label = false;
     for (index, token) in tokens.iter().enumerate() {
@@ -130,6 +130,19 @@ fn leading_ordinal(tokens: &[Token], live: &dyn Fn(&Token) -> bool) -> Option<us
     live(next).then_some(first)
 }
 
+/// A row pasted from a spreadsheet whose first column is the rank
+/// ("1<TAB>1204<TAB>Bichat"): a one- or two-digit number first on a line
+/// that has tabs, followed by another number, is the rank.
+fn rank_column(line: &str, tokens: &[Token], live: &dyn Fn(&Token) -> bool) -> Option<usize> {
+    if !line.contains('\t') {
+        return None;
+    }
+    match (tokens.first(), tokens.get(1)) {
+        (Some(Token::Number { start, end }), Some(next)) if end - start <= 2 && live(next) => Some(0),
+        _ => None,
+    }
+}
+
 /// "Choix 1", "Vœu n°2": the number after such a word is an ordinal. Not
 /// after an ordinal adjective: in "premier choix 1234" the rank is said
 /// already, and the number is the choice.
@@ -143,9 +156,10 @@ fn follows_ordinal_word(tokens: &[Token], index: usize) -> bool {
     }
 }
 
-/// "1°": a number directly followed by a degree sign is an ordinal.
+/// "1°", "1️⃣": a number directly followed by a degree sign, or made a
+/// keycap emoji (U+FE0F, U+20E3), is an ordinal.
 fn is_ordinal_mark(tokens: &[Token], index: usize) -> bool {
-    matches!(tokens.get(index + 1), Some(Token::Punct('°' | 'º')))
+    matches!(tokens.get(index + 1), Some(Token::Punct('°' | 'º' | '\u{FE0F}' | '\u{20E3}')))
 }
 
 /// "… 1) 1234 2) 5678", "#1 1234 #2 5678": a one- or two-digit number

@@ -82,3 +82,14 @@ fn regression_a_post_named_in_a_negation_is_not_a_choice() {
     // A negation further away does not reach the number.
     assert_eq!(numbers("Je ne sais pas encore, mais 1204 puis 1211"), ["1204", "1211"]);
 }
+
+#[test]
+fn keycap_emoji_are_ordinals() {
+    assert_eq!(choice_numbers("1\u{FE0F}\u{20E3} 1204\n2\u{FE0F}\u{20E3} 1211"), ["1204", "1211"]);
+}
+
+#[test]
+fn a_pasted_table_with_the_rank_first_gives_the_posts() {
+    assert_eq!(choice_numbers("Rang\tN° ARS\tHôpital\n1\t1204\tBichat\n2\t1211\tBichat"), ["1204", "1211"]);
+    assert_eq!(choice_numbers("N° ARS\tHôpital\tRang\n1204\tBichat\t1\n1211\tBichat\t2"), ["1204", "1211"]);
+}
