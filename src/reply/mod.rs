@@ -181,7 +181,11 @@ pub fn parse(raw: &[u8], known: &KnownPosts) -> ParsedReply {
             .notes
             .push(format!("only the first {MAX_OWN_TEXT_BYTES} bytes of the intern's text were read"));
     }
-    let numbers = numbers::choice_numbers(&own_text);
+    let read = numbers::read_numbers(&own_text);
+    for (number, why) in read.aside.iter().take(MAX_ASIDE_NOTES) {
+        parsed.notes.push(format!("{number} set aside: {why}"));
+    }
+    let numbers = read.choices;
     if let Some((command, place)) = command::find(&own_text, &parsed.subject, !numbers.is_empty()) {
         parsed.notes.push(format!("the command {} was read in {place}", command.word()));
         parsed.command = Some(command);
@@ -216,6 +220,9 @@ fn sort_numbers(parsed: &mut ParsedReply, numbers: Vec<String>, known: &KnownPos
         }
     }
 }
+
+/// How many numbers set aside "How it was read" names, at most.
+const MAX_ASIDE_NOTES: usize = 30;
 
 /// The largest index `<= max` that falls on a character boundary of `text`.
 pub(crate) fn floor_char_boundary(text: &str, max: usize) -> usize {

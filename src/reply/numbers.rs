@@ -24,11 +24,27 @@ use tokens::{Negation, Token};
 const MAX_DIGITS: usize = 6;
 
 /// The numbers in choice position, in the order written (repeats kept).
+#[cfg(test)]
 pub(crate) fn choice_numbers(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
+    read_numbers(text).choices
+}
+
+/// Every number of the intern's text: taken as a choice, or set aside.
+#[derive(Debug, Default)]
+pub(crate) struct Numbers {
+    /// The numbers in choice position, in the order written (repeats kept).
+    pub choices: Vec<String>,
+    /// The others, in the order written, each with why it is not a choice
+    /// ("a phone number", "a list ordinal"…).
+    pub aside: Vec<(String, &'static str)>,
+}
+
+/// Reads the numbers of `text`, line by line.
+pub(crate) fn read_numbers(text: &str) -> Numbers {
+    let mut numbers = Numbers::default();
     let mut address_context = false;
     for line in text.lines() {
-        if out.len() >= MAX_CANDIDATES {
+        if numbers.choices.len() >= MAX_CANDIDATES {
             break;
         }
         if !line.bytes().any(|b| b.is_ascii_digit()) {
@@ -37,10 +53,10 @@ pub(crate) fn choice_numbers(text: &str) -> Vec<String> {
         }
         let masked = masks::masked_spans(line, address_context);
         address_context = masks::is_street_line(line);
-        line_numbers(line, &masked, &mut out);
+        line_numbers(line, &masked, &mut numbers);
     }
-    out.truncate(MAX_CANDIDATES);
-    out
+    numbers.choices.truncate(MAX_CANDIDATES);
+    numbers
 }
 
 /// The state of one segment of a line while it is read.
@@ -54,43 +70,51 @@ struct Segment {
     after_words: bool,
 }
 
-fn line_numbers(line: &str, masked: &[(usize, usize)], out: &mut Vec<String>) {
+fn line_numbers(line: &str, masked: &[(usize, usize, &'static str)], out: &mut Numbers) {
     let tokens = tokens::tokenize(line);
-    let is_masked = |s: usize, e: usize| masked.iter().any(|&(ms, me)| s < me && ms < e);
-    let live = |t: &Token| matches!(t, Token::Number { start, end, .. } if !is_masked(*start, *end) && end - start <= MAX_DIGITS);
+    let mask_of = |s: usize, e: usize| masked.iter().find(|&&(ms, me, _)| s < me && ms < e).map(|m| m.2);
+    let live = |t: &Token| matches!(t, Token::Number { start, end, .. } if mask_of(*start, *end).is_none() && end - start <= MAX_DIGITS);
     let ordinal_prefix = leading_ordinal(&tokens, &live).or_else(|| rank_column(line, &tokens, &live));
     let mut segment = Segment::default();
     let mut line_has_label = false;
+    let mut last_span = None;
     for (index, token) in tokens.iter().enumerate() {
         match token {
             Token::Number { start, end, .. } => {
-                if !live(token) {
-                    segment.after_words = true;
-                    segment.in_label |= segment.has_choice;
-                    continue;
+                let text = &line[*start..*end];
+                match number_role(
+                    &tokens,
+                    index,
+                    line,
+                    &segment,
+                    line_has_label,
+                    (ordinal_prefix, &mask_of, &live),
+                ) {
+                    Role::Choice => {
+                        out.choices.push(text.to_string());
+                        segment.has_choice = true;
+                    }
+                    Role::Masked(why) => {
+                        // A phone number is one thing set aside, not five.
+                        let span = masked.iter().find(|&&(ms, me, _)| *start < me && ms < *end);
+                        match span {
+                            Some(&(ms, me, _)) if last_span == Some((ms, me)) => {}
+                            Some(&(ms, me, _)) => {
+                                out.aside.push((line[ms..me].trim().to_string(), why));
+                                last_span = Some((ms, me));
+                            }
+                            None => out.aside.push((text.to_string(), why)),
+                        }
+                        segment.after_words = true;
+                        segment.in_label |= segment.has_choice;
+                    }
+                    Role::Ordinal => {
+                        out.aside.push((text.to_string(), "a list ordinal"));
+                        // A list item begins: what came before is not its label.
+                        segment = Segment::default();
+                    }
+                    Role::Aside(why) => out.aside.push((text.to_string(), why)),
                 }
-                if Some(index) == ordinal_prefix
-                    || follows_ordinal_word(&tokens, index)
-                    || is_ordinal_mark(&tokens, index)
-                    || is_inline_ordinal(&tokens, index, &live)
-                {
-                    // A list item begins: what came before is not its label.
-                    segment = Segment::default();
-                    continue;
-                }
-                if follows_rank_word(&tokens, index)
-                    || is_negated(&tokens, index)
-                    || opens_parenthesis(&tokens, index)
-                    || counts_places(line, *end, &tokens, index)
-                {
-                    continue;
-                }
-                let label_text = line_has_label && !follows_determiner(&tokens, index);
-                if segment.in_label || (segment.after_words && (label_text || quantity(&tokens, index))) {
-                    continue;
-                }
-                out.push(line[*start..*end].to_string());
-                segment.has_choice = true;
             }
             Token::Word { separator: true, .. } => segment = Segment::default(),
             Token::Word { .. } => {
@@ -110,6 +134,64 @@ fn line_numbers(line: &str, masked: &[(usize, usize)], out: &mut Vec<String>) {
             },
         }
     }
+}
+
+/// What a number of the line is.
+enum Role {
+    /// A choice.
+    Choice,
+    /// Inside a span that is not a choice (a phone, a date…).
+    Masked(&'static str),
+    /// A list ordinal ("1)", "Choix 1", "1°").
+    Ordinal,
+    /// Not a choice, for this reason.
+    Aside(&'static str),
+}
+
+/// The line's masks, its ordinal prefix, and which numbers are live.
+type LineFacts<'a> =
+    (Option<usize>, &'a dyn Fn(usize, usize) -> Option<&'static str>, &'a dyn Fn(&Token) -> bool);
+
+/// The role of the number at `index` (see the module's grammar).
+fn number_role(
+    tokens: &[Token],
+    index: usize,
+    line: &str,
+    segment: &Segment,
+    line_has_label: bool,
+    (ordinal_prefix, mask_of, live): LineFacts<'_>,
+) -> Role {
+    let Token::Number { start, end } = tokens[index] else { return Role::Aside("not a number") };
+    if let Some(why) = mask_of(start, end) {
+        return Role::Masked(why);
+    }
+    if end - start > MAX_DIGITS {
+        return Role::Masked("too long for an ARS number");
+    }
+    if Some(index) == ordinal_prefix
+        || follows_ordinal_word(tokens, index)
+        || is_ordinal_mark(tokens, index)
+        || is_inline_ordinal(tokens, index, live)
+    {
+        return Role::Ordinal;
+    }
+    if follows_rank_word(tokens, index) {
+        return Role::Aside("a rank");
+    }
+    if is_negated(tokens, index) {
+        return Role::Aside("excluded by a negation");
+    }
+    if opens_parenthesis(tokens, index) || counts_places(line, end, tokens, index) {
+        return Role::Aside("a count of places");
+    }
+    let label_text = line_has_label && !follows_determiner(tokens, index);
+    if segment.in_label || (segment.after_words && label_text) {
+        return Role::Aside("part of a post's label");
+    }
+    if segment.after_words && quantity(tokens, index) {
+        return Role::Aside("a quantity");
+    }
+    Role::Choice
 }
 
 /// "1) 1234", "1. 1234", "1 - 1234": a one- or two-digit number first on the

@@ -60,26 +60,27 @@ pub(super) fn is_street_line(line: &str) -> bool {
     STREET.is_match(line)
 }
 
-/// The byte spans of `line` that are not choices. `after_street` says the
-/// previous line was a street address, so a five-digit number here is a
-/// postcode.
-pub(super) fn masked_spans(line: &str, after_street: bool) -> Vec<(usize, usize)> {
+/// The byte spans of `line` that are not choices, each with what it is.
+/// `after_street` says the previous line was a street address, so a
+/// five-digit number here is a postcode.
+pub(super) fn masked_spans(line: &str, after_street: bool) -> Vec<(usize, usize, &'static str)> {
     let mut spans = Vec::new();
-    let mut add = |re: &Regex| spans.extend(re.find_iter(line).map(|m| (m.start(), m.end())));
-    add(&PHONE);
-    add(&DATE);
-    add(&TIME);
-    add(&STREET);
-    add(&POSTCODE);
-    add(&YEAR);
-    add(&AMOUNT);
+    let mut add =
+        |re: &Regex, what: &'static str| spans.extend(re.find_iter(line).map(|m| (m.start(), m.end(), what)));
+    add(&PHONE, "a phone number");
+    add(&DATE, "a date");
+    add(&TIME, "a time");
+    add(&STREET, "a street number");
+    add(&POSTCODE, "a postcode");
+    add(&YEAR, "a year");
+    add(&AMOUNT, "an amount");
     if after_street || STREET.is_match(line) {
-        add(&FIVE_DIGITS);
+        add(&FIVE_DIGITS, "a postcode");
     } else if ADDRESS_WORD.is_match(line) {
-        add(&POSTCODE_LIKE);
+        add(&POSTCODE_LIKE, "a postcode");
     }
     if PHONE_CONTEXT.is_match(line) || PHONE.is_match(line) {
-        add(&EXTENSION);
+        add(&EXTENSION, "a phone extension");
     }
     spans
 }

@@ -93,3 +93,23 @@ fn a_pasted_table_with_the_rank_first_gives_the_posts() {
     assert_eq!(choice_numbers("Rang\tN° ARS\tHôpital\n1\t1204\tBichat\n2\t1211\tBichat"), ["1204", "1211"]);
     assert_eq!(choice_numbers("N° ARS\tHôpital\tRang\n1204\tBichat\t1\n1211\tBichat\t2"), ["1204", "1211"]);
 }
+
+#[test]
+fn every_number_not_taken_is_set_aside_with_its_reason() {
+    let read = super::read_numbers(
+        "1) 1204\n2) 1211 (2 places)\nJoignable au 06 12 34 56 78, poste 1315. Pas le 1408.",
+    );
+    assert_eq!(read.choices, ["1204", "1211"]);
+    let aside: Vec<(&str, &str)> = read.aside.iter().map(|(n, why)| (n.as_str(), *why)).collect();
+    assert_eq!(
+        aside,
+        [
+            ("1", "a list ordinal"),
+            ("2", "a list ordinal"),
+            ("2", "a count of places"),
+            ("06 12 34 56 78", "a phone number"),
+            ("poste 1315", "a phone extension"),
+            ("1408", "excluded by a negation"),
+        ]
+    );
+}
