@@ -113,3 +113,12 @@ fn every_number_not_taken_is_set_aside_with_its_reason() {
         ]
     );
 }
+
+#[test]
+fn a_withdrawn_post_is_not_a_choice() {
+    assert_eq!(
+        choice_numbers("Finalement je retire le 1043, je garde seulement 2345 puis 2210."),
+        ["2345", "2210"]
+    );
+    assert_eq!(choice_numbers("Enlevez le 1043 de ma liste : 2345, 2210"), ["2345", "2210"]);
+}

@@ -55,8 +55,35 @@ pub(super) enum Negation {
     NegatesAfterNe,
 }
 
-const NEGATIONS: &[&str] =
-    &["pas", "sauf", "jamais", "ni", "hormis", "excepté", "excepte", "sans", "non", "not", "except"];
+/// Words after which the post named is not wanted: negations, and the
+/// verbs of withdrawing ("je retire le 1234", "enlevez le 1234").
+const NEGATIONS: &[&str] = &[
+    "pas",
+    "sauf",
+    "jamais",
+    "ni",
+    "hormis",
+    "excepté",
+    "excepte",
+    "sans",
+    "non",
+    "not",
+    "except",
+    "retire",
+    "retirez",
+    "retirer",
+    "enlève",
+    "enleve",
+    "enlevez",
+    "enlever",
+    "supprime",
+    "supprimez",
+    "supprimer",
+    "annule",
+    "annulez",
+    "remove",
+    "drop",
+];
 
 const SEPARATORS: &[&str] = &["et", "puis", "ou", "and", "then", "or", "ensuite", "enfin", "sinon"];
 const DETERMINERS: &[&str] = &["le", "la", "l", "du", "au", "the"];
