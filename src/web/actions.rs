@@ -20,6 +20,7 @@ use crate::close::{self, Closed};
 /// A form that carries only the CSRF token.
 #[derive(Deserialize)]
 pub struct Plain {
+    /// The session's CSRF token.
     #[serde(default)]
     csrf: String,
 }
@@ -75,6 +76,7 @@ pub async fn close_form(State(web): State<Web>, Referent(session): Referent) -> 
 /// The close form's fields.
 #[derive(Deserialize)]
 pub struct CloseForm {
+    /// The session's CSRF token.
     #[serde(default)]
     csrf: String,
     /// `oui` when the referent ticked the confirmation.
@@ -124,6 +126,7 @@ pub async fn close(
 /// The download form's fields.
 #[derive(Deserialize)]
 pub struct ListForm {
+    /// The session's CSRF token.
     #[serde(default)]
     csrf: String,
     /// `csv` or `xlsx`.

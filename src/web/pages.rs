@@ -86,10 +86,10 @@ impl Web {
     /// The login page, with a message.
     pub fn login_page(&self, status: StatusCode, error: Option<&str>) -> Response {
         let mut context = Context::new();
-        context.insert(
-            "heading",
-            &Heading::new(&self.0.settings.session.name, None, chrono_tz::UTC, chrono::Utc::now(), false),
-        );
+        // The session's name only: nothing of its state before a login.
+        let session = &self.0.settings.session;
+        let now = self.0.store.clock().now();
+        context.insert("heading", &Heading::new(&session.name, None, session.timezone, now, false));
         context.insert("error", &error);
         let mut response = self.render("login.html", &context);
         *response.status_mut() = status;
@@ -168,10 +168,13 @@ pub async fn referent_events(State(web): State<Web>, _: Referent) -> Response {
 /// The dashboard's query: a search, a group, and what was just done.
 #[derive(Deserialize, Default)]
 pub struct DashboardQuery {
+    /// A part of a name or an address to look for.
     #[serde(default)]
     q: String,
+    /// One group (DES) only; empty for all.
     #[serde(default)]
     group: String,
+    /// What an action just did (see [`flash`]).
     #[serde(default)]
     done: String,
 }

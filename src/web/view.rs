@@ -65,9 +65,11 @@ pub fn time_left(left: chrono::Duration) -> String {
 pub struct PostLine {
     /// The ARS number.
     pub ars_id: String,
-    /// Hospital, service and city.
+    /// The hospital.
     pub hospital: String,
+    /// The service.
     pub service: String,
+    /// The city.
     pub city: String,
     /// Places opened to the group.
     pub places: u32,
@@ -80,8 +82,9 @@ pub struct PostLine {
 pub struct GroupPosts {
     /// The group (DES).
     pub name: String,
-    /// All its places, and those left.
+    /// All its places.
     pub places: u32,
+    /// Its places left now.
     pub left: u32,
     /// Its posts, in ARS order.
     pub posts: Vec<PostLine>,
@@ -181,9 +184,13 @@ fn outcome(a: &Assignment, labels: &HashMap<(&str, &str), String>) -> String {
 /// One intern, as the referents' table shows them.
 #[derive(Debug, Serialize)]
 pub struct InternRow {
+    /// The rank in the group.
     pub rank: u32,
+    /// Last and first name.
     pub name: String,
+    /// The address choixbot writes to.
     pub email: String,
+    /// The group (DES).
     pub group: String,
     /// The wishes in force, in order.
     pub wishes: Vec<String>,
