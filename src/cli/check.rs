@@ -271,7 +271,7 @@ async fn smtp(settings: &Settings, tokens: &Tokens, report: &mut Report) {
         }
         Err(failure) => {
             let remedy = match failure.step {
-                Step::Connect => "check smtp.host, smtp.port and smtp.security (465 with \"tls\", 587 with \"starttls\"), smtp.ca_file, and that the server is reachable from here",
+                Step::Connect => "check smtp.host, smtp.port and smtp.security (465 with \"tls\", 587 with \"starttls\"), smtp.ca_file or smtp.tls_fingerprint, and that the server is reachable from here",
                 Step::Login => "check smtp.username and the password (smtp.password_env or smtp.password_file); an app password may have been revoked",
                 Step::Sender => "set mail.from to an address this account may send as (providers refuse other senders)",
             };

@@ -6,14 +6,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
-use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 
-use super::pinning::PinningVerifier;
+use super::pinning::client_config;
 use super::refusal::{certificate_problem, Refusal};
 use crate::settings::{ImapSettings, Security};
 
@@ -74,7 +73,7 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
     timeout: Duration,
 ) -> Result<tokio_rustls::client::TlsStream<S>> {
-    let config = tls_config(settings.ca_file(), settings.tls_fingerprint())?;
+    let config = client_config(settings.ca_file(), settings.tls_fingerprint())?;
     let name = ServerName::try_from(settings.host.clone())
         .map_err(|_| anyhow!("{:?} is not a valid host name for TLS", settings.host))?;
     let address = format!("{}:{}", settings.host, settings.port);
@@ -86,50 +85,6 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
         },
         Err(_) => bail!("TLS handshake timed out after {}s", timeout.as_secs_f32()),
     }
-}
-
-/// A rustls configuration trusting the Mozilla roots and `ca_file` (a
-/// private CA, or the server's own certificate, pinned), and the
-/// certificate whose fingerprint is `fingerprint` (see `pinning.rs`).
-pub fn tls_config(ca_file: Option<&std::path::Path>, fingerprint: Option<&str>) -> Result<ClientConfig> {
-    let mut roots = RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let pinned = match ca_file {
-        Some(path) => read_pem_certificates(path)?,
-        None => Vec::new(),
-    };
-    if let Some(path) = ca_file {
-        for certificate in &pinned {
-            roots
-                .add(certificate.clone())
-                .with_context(|| format!("the CA file {} holds an unusable certificate", path.display()))?;
-        }
-    }
-    // The provider is named rather than taken from the process default, so
-    // this works whatever other crates enabled in rustls.
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let webpki =
-        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .build()
-            .context("cannot build the certificate verifier")?;
-    let verifier = PinningVerifier::new(pinned, fingerprint.map(str::to_string), webpki, provider.clone());
-    Ok(ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .context("no TLS protocol version available")?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth())
-}
-
-fn read_pem_certificates(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>> {
-    let pem = std::fs::read(path).with_context(|| format!("cannot read the CA file {}", path.display()))?;
-    let certificates = rustls_pemfile::certs(&mut pem.as_slice())
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("the CA file {} is not PEM", path.display()))?;
-    if certificates.is_empty() {
-        bail!("the CA file {} holds no certificate", path.display());
-    }
-    Ok(certificates)
 }
 
 /// Runs `step` with a deadline; the error names the step.

@@ -31,7 +31,7 @@ use crate::oauth::TokenSource;
 use crate::settings::ImapSettings;
 use connect::{within, Stream};
 pub use idle::Wake;
-pub use refusal::{refusal, Refusal};
+pub use refusal::{certificate_problem, refusal, Refusal};
 
 /// An IMAP session after login.
 type Session = async_imap::Session<Stream>;

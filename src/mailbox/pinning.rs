@@ -12,12 +12,15 @@
 
 use std::sync::Arc;
 
+use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 use tokio_rustls::rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use tokio_rustls::rustls::client::WebPkiServerVerifier;
 use tokio_rustls::rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use tokio_rustls::rustls::{self, CertificateError, DigitallySignedStruct, OtherError, SignatureScheme};
+use tokio_rustls::rustls::{
+    self, CertificateError, ClientConfig, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme,
+};
 
 /// `sha256:` and the lowercase hex of the certificate's SHA-256, the form
 /// of `tls_fingerprint`.
@@ -33,7 +36,7 @@ pub fn normalise_fingerprint(text: &str) -> String {
     format!("sha256:{}", hex.replace(':', "").to_lowercase())
 }
 
-/// The certificate verifier of the IMAP connection.
+/// The certificate verifier of the connections to the mail servers.
 #[derive(Debug)]
 pub struct PinningVerifier {
     /// The certificates of `ca_file`, trusted as they are when the server
@@ -150,6 +153,51 @@ impl ServerCertVerifier for PinningVerifier {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.provider.signature_verification_algorithms.supported_schemes()
     }
+}
+
+/// The client configuration of a connection to a mail server (IMAP, and
+/// SMTP when it is pinned): a rustls configuration trusting the Mozilla roots and `ca_file` (a
+/// private CA, or the server's own certificate, pinned), and the
+/// certificate whose fingerprint is `fingerprint` (see `pinning.rs`).
+pub fn client_config(ca_file: Option<&std::path::Path>, fingerprint: Option<&str>) -> Result<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let pinned = match ca_file {
+        Some(path) => read_pem_certificates(path)?,
+        None => Vec::new(),
+    };
+    if let Some(path) = ca_file {
+        for certificate in &pinned {
+            roots
+                .add(certificate.clone())
+                .with_context(|| format!("the CA file {} holds an unusable certificate", path.display()))?;
+        }
+    }
+    // The provider is named rather than taken from the process default, so
+    // this works whatever other crates enabled in rustls.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let webpki =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .context("cannot build the certificate verifier")?;
+    let verifier = PinningVerifier::new(pinned, fingerprint.map(str::to_string), webpki, provider.clone());
+    Ok(ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("no TLS protocol version available")?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth())
+}
+
+fn read_pem_certificates(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>> {
+    let pem = std::fs::read(path).with_context(|| format!("cannot read the CA file {}", path.display()))?;
+    let certificates = rustls_pemfile::certs(&mut pem.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("the CA file {} is not PEM", path.display()))?;
+    if certificates.is_empty() {
+        bail!("the CA file {} holds no certificate", path.display());
+    }
+    Ok(certificates)
 }
 
 #[cfg(test)]

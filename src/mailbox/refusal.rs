@@ -146,7 +146,7 @@ pub(super) fn refused_select(error: &async_imap::error::Error) -> Option<String>
 
 /// Whether a TLS handshake error is a refused certificate (rather than a
 /// connection that broke during the handshake), and rustls's words for it.
-pub(super) fn certificate_problem(error: &std::io::Error) -> Option<String> {
+pub fn certificate_problem(error: &std::io::Error) -> Option<String> {
     let inner = error.get_ref()?.downcast_ref::<tokio_rustls::rustls::Error>()?;
     match inner {
         tokio_rustls::rustls::Error::InvalidCertificate(tokio_rustls::rustls::CertificateError::Other(

@@ -6,6 +6,7 @@
 //! `record` records them: the worker drives both, neither knows it;
 //! [`probe`] is `choixbot check`'s look at the server, which sends nothing.
 
+mod pinned;
 mod pipeline;
 pub mod probe;
 mod record;

@@ -58,19 +58,7 @@ pub async fn probe(
     let connect =
         |error: String| failure(Step::Connect, format!("cannot connect to SMTP server {address}: {error}"));
     let timeout = Duration::from_secs(settings.timeout_seconds.max(1));
-    let tls = || super::transport::tls_parameters(settings).map_err(|error| connect(format!("{error:#}")));
-    let hello = ClientId::default();
-    let wrapper = match settings.security {
-        Security::Tls => Some(tls()?),
-        _ => None,
-    };
-    let server = (settings.host.as_str(), settings.port);
-    let mut connection = AsyncSmtpConnection::connect_tokio1(server, Some(timeout), &hello, wrapper, None)
-        .await
-        .map_err(|error| connect(error.to_string()))?;
-    if settings.security == Security::Starttls {
-        connection.starttls(tls()?, &hello).await.map_err(|error| connect(error.to_string()))?;
-    }
+    let mut connection = open(settings, timeout).await.map_err(connect)?;
     let logged_in = credentials.is_some();
     if let Some((username, password)) = credentials {
         let credentials = Credentials::new(username.clone(), password.expose_secret().to_string());
@@ -91,5 +79,38 @@ pub async fn probe(
     })?;
     let _ = connection.command(Rset).await;
     let _ = connection.quit().await;
-    Ok(Probed { encrypted: connection.is_encrypted(), logged_in })
+    let encrypted = connection.is_encrypted() || settings.security != Security::None;
+    Ok(Probed { encrypted, logged_in })
+}
+
+/// The connection, greeted and secured as the outbox makes it: lettre's
+/// TLS, or choixbot's own for a server's own certificate (`super::pinned`).
+async fn open(settings: &SmtpSettings, timeout: Duration) -> Result<AsyncSmtpConnection, String> {
+    let pinned =
+        || async { super::pinned::connect(settings, timeout).await.map_err(|error| format!("{error:#}")) };
+    if settings.security != Security::None && settings.tls_fingerprint().is_some() {
+        return pinned().await;
+    }
+    let tls = || super::transport::tls_parameters(settings).map_err(|error| format!("{error:#}"));
+    let hello = ClientId::default();
+    let wrapper = match settings.security {
+        Security::Tls => Some(tls()?),
+        _ => None,
+    };
+    let server = (settings.host.as_str(), settings.port);
+    let opened = match AsyncSmtpConnection::connect_tokio1(server, Some(timeout), &hello, wrapper, None).await
+    {
+        Ok(mut connection) if settings.security == Security::Starttls => {
+            connection.starttls(tls()?, &hello).await.map(|()| connection)
+        }
+        other => other,
+    };
+    match opened {
+        Ok(connection) => Ok(connection),
+        // As the outbox does: lettre's TLS cannot trust a server's own
+        // self-signed certificate given as ca_file; choixbot's can. Without
+        // one, choixbot's check says which fingerprint would trust it.
+        Err(error) if super::transport::certificate_refused(&error) => pinned().await,
+        Err(error) => Err(error.to_string()),
+    }
 }

@@ -31,13 +31,15 @@ use anyhow::{Context, Result};
 use lettre::address::Envelope;
 use std::sync::Arc;
 
-use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism, DEFAULT_MECHANISMS};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::AsyncSmtpTransportBuilder;
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::transport::smtp::PoolConfig;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
+
+use tracing::info;
 
 use crate::oauth::TokenSource;
 use crate::settings::{Auth, Security, SmtpSettings};
@@ -78,6 +80,14 @@ pub struct SmtpTransport {
     address: String,
     /// The deadline of one whole send.
     timeout: Duration,
+    /// `smtp.*`, for the connections over choixbot's own TLS.
+    settings: Arc<SmtpSettings>,
+    /// The password login, if any (with OAuth2 the pool's tokens are used).
+    credentials: Option<(String, SecretString)>,
+    /// Whether to send over choixbot's own TLS (`super::pinned`): from the
+    /// start with `tls_fingerprint`, and for good once lettre's TLS refused
+    /// the server's certificate that `ca_file` trusts as it is.
+    pinned: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// lettre takes fixed credentials: a new access token means a new pool.
@@ -123,10 +133,20 @@ impl SmtpTransport {
         let timeout = Duration::from_secs(settings.timeout_seconds.max(1));
         let address = format!("{}:{}", settings.host, settings.port);
         let mut builder = builder(settings)?;
-        if let Some((username, password)) = credentials {
-            builder = builder.credentials(Credentials::new(username, password.expose_secret().to_string()));
+        if let Some((username, password)) = &credentials {
+            builder =
+                builder.credentials(Credentials::new(username.clone(), password.expose_secret().to_string()));
         }
-        Ok(SmtpTransport { inner: builder.build(), oauth2: None, address, timeout })
+        let pinned = settings.security != Security::None && settings.tls_fingerprint().is_some();
+        Ok(SmtpTransport {
+            inner: builder.build(),
+            oauth2: None,
+            address,
+            timeout,
+            settings: Arc::new(settings.clone()),
+            credentials,
+            pinned: Arc::new(std::sync::atomic::AtomicBool::new(pinned)),
+        })
     }
 
     /// The transport for `settings`: with the password, or with tokens
@@ -165,6 +185,9 @@ impl SmtpTransport {
         // with, so a message that already ends with a line break would gain
         // an empty line: the last break is left to lettre.
         let raw = raw.strip_suffix(b"\r\n").or_else(|| raw.strip_suffix(b"\n")).unwrap_or(raw);
+        if self.pinned.load(std::sync::atomic::Ordering::Relaxed) {
+            return self.send_pinned(&envelope, raw).await;
+        }
         let (transport, generation) = match &self.oauth2 {
             None => (self.inner.clone(), None),
             Some(pool) => match pool.transport().await {
@@ -179,23 +202,86 @@ impl SmtpTransport {
         match tokio::time::timeout(self.timeout, transport.send_raw(&envelope, raw)).await {
             Ok(Ok(_response)) => SendOutcome::Accepted,
             Ok(Err(error)) if generation.is_some() && is_authentication_refused(&error) => {
-                // Refused at AUTH, before any mail command: a new token
-                // at the next attempt.
-                if let (Some(pool), Some(generation)) = (&self.oauth2, generation) {
-                    pool.tokens.refused(generation).await;
+                self.token_refused(generation, &error).await
+            }
+            Ok(Err(error)) if certificate_refused(&error) && self.settings.ca_file().is_some() => {
+                // lettre's TLS cannot trust a server's own self-signed
+                // certificate (CA:TRUE): try choixbot's, which can. The TLS
+                // failed before any command, so nothing was sent.
+                let outcome = self.send_pinned(&envelope, raw).await;
+                if !matches!(outcome, SendOutcome::Transient(_)) {
+                    info!(server = %self.address, "SMTP over choixbot's own TLS: ca_file holds the server's own certificate");
+                    self.pinned.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
-                SendOutcome::Transient(format!(
-                    "SMTP server {} refused the OAuth2 token: {error}",
+                outcome
+            }
+            Ok(Err(error)) => classify(&error, &self.address),
+            Err(_) => self.too_long(),
+        }
+    }
+
+    /// One send on a connection of its own over choixbot's own TLS.
+    async fn send_pinned(&self, envelope: &Envelope, raw: &[u8]) -> SendOutcome {
+        let (credentials, generation) = match &self.oauth2 {
+            None => (self.credentials.clone(), None),
+            Some(pool) => match pool.tokens.access_token().await {
+                Ok((token, generation)) => (Some((pool.username.clone(), token)), Some(generation)),
+                Err(error) => {
+                    return SendOutcome::Transient(format!("SMTP server {}: {error:#}", self.address))
+                }
+            },
+        };
+        let mut connection = match super::pinned::connect(&self.settings, self.timeout).await {
+            Ok(connection) => connection,
+            Err(error) => {
+                return SendOutcome::Transient(format!(
+                    "cannot connect to SMTP server {}: {error:#}",
                     self.address
                 ))
             }
-            Ok(Err(error)) => classify(&error, &self.address),
-            Err(_) => SendOutcome::Ambiguous(format!(
-                "sending through SMTP server {} took more than {}s",
-                self.address,
-                self.timeout.as_secs()
-            )),
+        };
+        if let Some((username, secret)) = credentials {
+            let mechanisms = match self.settings.auth {
+                Auth::Password => DEFAULT_MECHANISMS,
+                Auth::Oauth2 => &[Mechanism::Xoauth2],
+            };
+            let login = Credentials::new(username, secret.expose_secret().to_string());
+            match tokio::time::timeout(self.timeout, connection.auth(mechanisms, &login)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) if generation.is_some() && is_authentication_refused(&error) => {
+                    return self.token_refused(generation, &error).await
+                }
+                Ok(Err(error)) => return classify(&error, &self.address),
+                // Before any mail command: nothing was sent.
+                Err(_) => return SendOutcome::Transient(format!("SMTP login on {} timed out", self.address)),
+            }
         }
+        match tokio::time::timeout(self.timeout, connection.send(envelope, raw)).await {
+            Ok(Ok(_response)) => {
+                let _ = connection.quit().await;
+                SendOutcome::Accepted
+            }
+            Ok(Err(error)) => classify(&error, &self.address),
+            Err(_) => self.too_long(),
+        }
+    }
+
+    /// Refused at AUTH, before any mail command: a new token at the next
+    /// attempt.
+    async fn token_refused(&self, generation: Option<u64>, error: &SmtpError) -> SendOutcome {
+        if let (Some(pool), Some(generation)) = (&self.oauth2, generation) {
+            pool.tokens.refused(generation).await;
+        }
+        SendOutcome::Transient(format!("SMTP server {} refused the OAuth2 token: {error}", self.address))
+    }
+
+    /// A send that took longer than the timeout: the server may have it.
+    fn too_long(&self) -> SendOutcome {
+        SendOutcome::Ambiguous(format!(
+            "sending through SMTP server {} took more than {}s",
+            self.address,
+            self.timeout.as_secs()
+        ))
     }
 }
 
@@ -211,6 +297,21 @@ fn builder(settings: &SmtpSettings) -> Result<AsyncSmtpTransportBuilder> {
         Security::Starttls => builder.tls(Tls::Required(tls_parameters(settings)?)),
         Security::None => builder.tls(Tls::None),
     })
+}
+
+/// Whether lettre's TLS refused the server's certificate (rustls's
+/// "invalid peer certificate", which lettre reports as a connection error).
+pub(super) fn certificate_refused(error: &SmtpError) -> bool {
+    let mut cause = std::error::Error::source(error);
+    while let Some(error) = cause {
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            if crate::mailbox::certificate_problem(io).is_some() {
+                return true;
+            }
+        }
+        cause = error.source();
+    }
+    false
 }
 
 /// The server refused the credentials at AUTH, before any mail command.

@@ -106,9 +106,15 @@ pub struct SmtpSettings {
     /// A file that holds the password, used when the variable is not set.
     #[serde(default)]
     pub password_file: Option<PathBuf>,
-    /// An extra trusted CA certificate (PEM); empty for none.
+    /// An extra trusted CA certificate (PEM), or the server's own
+    /// certificate (self-signed, CA:TRUE or not: trusted as it is, pinned);
+    /// empty for none.
     #[serde(default)]
     pub ca_file: String,
+    /// The SHA-256 fingerprint of the server's certificate, trusted as it
+    /// is (as `imap.tls_fingerprint`). Empty for none.
+    #[serde(default)]
+    pub tls_fingerprint: String,
     /// Seconds one send may take before it is abandoned (and retried).
     #[serde(default = "default_command_timeout")]
     pub timeout_seconds: u64,
@@ -191,5 +197,9 @@ impl SmtpSettings {
 
     pub fn ca_file(&self) -> Option<&Path> {
         (!self.ca_file.trim().is_empty()).then(|| Path::new(self.ca_file.trim()))
+    }
+
+    pub fn tls_fingerprint(&self) -> Option<&str> {
+        Some(self.tls_fingerprint.trim()).filter(|f| !f.is_empty())
     }
 }

@@ -274,11 +274,22 @@ fn check_list(app: &MailApp, list: &[u8]) {
 
 /// Regression: a server with the usual self-signed certificate (CA:TRUE,
 /// from `openssl req -x509`), given as `ca_file`, was refused with
-/// `CaUsedAsEndEntity`, and the daemon retried forever.
+/// `CaUsedAsEndEntity`, and the daemon retried forever: for IMAP, then, with
+/// lettre's TLS, for SMTP (the answers waited in the outbox).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_is_answered_through_a_server_with_its_own_self_signed_certificate() {
     let builder = mailstack::MailStack::builder().self_signed_certificate();
     let app = spawn_mail_app_on(builder, &paris_time(chrono::Duration::days(30))).await;
+    // The answers leave over implicit TLS, trusting the same certificate.
+    let config = std::fs::read_to_string(&app.app.config).unwrap();
+    let plain_smtp = format!("port = {}\nsecurity = \"none\"", app.stack.smtp_port());
+    assert!(config.contains(&plain_smtp), "{config}");
+    let tls_smtp = format!(
+        "port = {}\nsecurity = \"tls\"\nca_file = \"{}\"",
+        app.stack.smtps_port(),
+        app.stack.ca_pem_path().display()
+    );
+    std::fs::write(&app.app.config, config.replace(&plain_smtp, &tls_smtp)).unwrap();
     let intern = PLAIN_INTERNS[0];
     app.deliver_valid_reply(intern).await;
     let daemon = app.start_daemon().await;

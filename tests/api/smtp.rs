@@ -28,6 +28,7 @@ pub(crate) fn settings(stack: &MailStack, security: Security) -> SmtpSettings {
         password_env: "UNUSED".into(),
         password_file: None,
         ca_file: stack.ca_pem_path().display().to_string(),
+        tls_fingerprint: String::new(),
         timeout_seconds: 20,
         retry_first_seconds: 30,
         retry_max_seconds: 1800,
@@ -66,6 +67,53 @@ async fn smtp_over_starttls_and_implicit_tls_with_the_stack_ca_is_accepted() {
     assert_eq!(send(&stack, Security::Starttls, INTERN, &message("starttls")).await, SendOutcome::Accepted);
     assert_eq!(send(&stack, Security::Tls, INTERN, &message("wrapper")).await, SendOutcome::Accepted);
     assert_eq!(stack.wait_for_messages(INTERN, 2, Duration::from_secs(30)).unwrap().len(), 2);
+}
+
+/// Regression: a server with its own self-signed certificate (CA:TRUE, from
+/// `openssl req -x509`) given as `smtp.ca_file` was refused by lettre's TLS
+/// (`CaUsedAsEndEntity`), and every answer waited in the outbox for ever.
+#[tokio::test]
+async fn a_server_with_its_own_self_signed_certificate_is_trusted_as_ca_file_or_by_fingerprint() {
+    let stack = MailStack::builder().self_signed_certificate().start().expect("the mail stack must start");
+    let sent = |settings: SmtpSettings, subject: &'static str| async move {
+        let transport = SmtpTransport::new(&settings, None).unwrap();
+        transport.send_raw(FROM, &[INTERN.to_string()], &message(subject)).await
+    };
+    // The certificate itself as ca_file, over implicit TLS and STARTTLS:
+    // twice each, the second on the transport's remembered choice.
+    for security in [Security::Tls, Security::Starttls] {
+        let transport = SmtpTransport::new(&settings(&stack, security), None).unwrap();
+        for round in ["first", "second"] {
+            let outcome = transport.send_raw(FROM, &[INTERN.to_string()], &message(round)).await;
+            assert_eq!(outcome, SendOutcome::Accepted, "{security:?}, {round} send");
+        }
+    }
+    // Without it, the certificate is refused, and nothing is sent.
+    let untrusted = SmtpSettings { ca_file: String::new(), ..settings(&stack, Security::Tls) };
+    let refused = sent(untrusted.clone(), "refused").await;
+    assert!(matches!(&refused, SendOutcome::Transient(text) if text.contains("certificate")), "{refused:?}");
+    // Pinned by its fingerprint, without a file.
+    let pem = std::fs::read(stack.ca_pem_path()).unwrap();
+    let der = rustls_pemfile::certs(&mut pem.as_slice()).next().unwrap().unwrap();
+    let fingerprint = choixbot::mailbox::pinning::fingerprint(&der);
+    let pinned = SmtpSettings { tls_fingerprint: fingerprint, ..untrusted };
+    assert_eq!(sent(pinned.clone(), "pinned").await, SendOutcome::Accepted);
+    assert_eq!(stack.wait_for_messages(INTERN, 5, Duration::from_secs(30)).unwrap().len(), 5);
+
+    // `choixbot check`'s look at the server trusts the same certificates.
+    use choixbot::outbox::probe::probe;
+    for settings in [settings(&stack, Security::Tls), settings(&stack, Security::Starttls), pinned] {
+        let probed = probe(&settings, None, FROM).await;
+        assert!(probed.as_ref().is_ok_and(|p| p.encrypted), "{:?}: {probed:?}", settings.security);
+    }
+    let refused =
+        probe(&SmtpSettings { ca_file: String::new(), ..settings(&stack, Security::Tls) }, None, FROM).await;
+    let refused = refused.expect_err("an untrusted certificate");
+    assert!(
+        refused.detail.contains("tls_fingerprint = \"sha256:"),
+        "says what would trust it: {}",
+        refused.detail
+    );
 }
 
 #[tokio::test]
@@ -136,6 +184,7 @@ async fn a_connection_lost_after_data_is_ambiguous() {
         password_env: "UNUSED".into(),
         password_file: None,
         ca_file: String::new(),
+        tls_fingerprint: String::new(),
         timeout_seconds: 20,
         retry_first_seconds: 30,
         retry_max_seconds: 1800,
