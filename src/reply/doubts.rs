@@ -125,6 +125,39 @@ pub(crate) fn doubts(own_text: &str, choices: &[ArsId]) -> Vec<String> {
     out
 }
 
+/// Where a self-correction starts over: the last sentence, after another
+/// that holds a number, that opens with "en fait", "finalement", "non",
+/// "correction", "je me suis trompé(e)"… and holds a number itself, unless
+/// it adds to the list ("en fait j'ajoute le 1408"). Gives its byte offset
+/// in `text` and the sentence. The list is read from there: "Je voudrais
+/// le 1043 en premier. En fait non, mettez le 2345 en premier puis le
+/// 1043." means 2345, 1043.
+pub(crate) fn correction_start(text: &str) -> Option<(usize, &str)> {
+    const OPENINGS: &[&str] = &[
+        "_en_fait_",
+        "_finalement_",
+        "_non_",
+        "_correction_",
+        "_je_corrige_",
+        "_je_me_suis_trompe",
+        "_pardon_",
+    ];
+    const ADDITIONS: &[&str] = &["_ajoute_", "_rajoute_", "_aussi_", "_egalement_", "_en_plus_", "_ajoutez_"];
+    let mut numbered_before = false;
+    let mut start = None;
+    for sentence in sentences(text) {
+        let numbered = digit_runs(sentence).next().is_some();
+        let key = fold(sentence);
+        let corrects = OPENINGS.iter().any(|opening| key.starts_with(opening))
+            && !ADDITIONS.iter().any(|addition| key.contains(addition));
+        if numbered && corrects && numbered_before {
+            start = Some((sentence.as_ptr() as usize - text.as_ptr() as usize, sentence));
+        }
+        numbered_before |= numbered;
+    }
+    start
+}
+
 /// The sentences of `text`: cut at line ends and at `.`, `!`, `?` followed
 /// by a space (not inside "n°2.345" or "1.5"), keeping the mark.
 fn sentences(text: &str) -> impl Iterator<Item = &str> {
@@ -236,6 +269,23 @@ mod tests {
             assert!(found.iter().any(|d| d.contains(kind)), "{text}: {found:?}");
             assert!(found.iter().all(|d| d.starts_with("« ") && d.contains(" » : ")), "{found:?}");
         }
+    }
+
+    #[test]
+    fn a_correction_starts_the_list_over_unless_it_adds_to_it() {
+        let text = "Je voudrais le 1043 en premier. En fait non, mettez le 2345 en premier puis le 1043.";
+        let (start, sentence) = super::correction_start(text).expect("a correction");
+        assert_eq!(&text[start..], sentence);
+        assert!(sentence.starts_with("En fait non"));
+        assert!(super::correction_start("1043, 2345. En fait, j'ajoute le 2210 en dernier.").is_none());
+        assert!(
+            super::correction_start("Finalement je retire le 1043, je garde 2345.").is_none(),
+            "nothing before"
+        );
+        assert!(
+            super::correction_start("1043\n2345\nMerci, finalement c'est simple.").is_none(),
+            "no number"
+        );
     }
 
     #[test]

@@ -181,7 +181,7 @@ pub fn parse(raw: &[u8], known: &KnownPosts) -> ParsedReply {
             .notes
             .push(format!("only the first {MAX_OWN_TEXT_BYTES} bytes of the intern's text were read"));
     }
-    let read = numbers::read_numbers(&own_text);
+    let read = read_numbers(&own_text, &mut parsed.notes);
     for (number, why) in read.aside.iter().take(MAX_ASIDE_NOTES) {
         parsed.notes.push(format!("{number} set aside: {why}"));
     }
@@ -218,6 +218,28 @@ fn sort_numbers(parsed: &mut ParsedReply, numbers: Vec<String>, known: &KnownPos
             Ok(id) if is_known => parsed.choices.push(id),
             _ => parsed.invalid.push(number),
         }
+    }
+}
+
+/// The numbers of the intern's own text; after a self-correction ("en
+/// fait non, mettez…"), the list is read from the correction on, and what
+/// came before is set aside (`notes` says so).
+fn read_numbers(own_text: &str, notes: &mut Vec<String>) -> numbers::Numbers {
+    let read = numbers::read_numbers(own_text);
+    let Some((start, sentence)) = doubts::correction_start(own_text) else { return read };
+    let corrected = numbers::read_numbers(&own_text[start..]);
+    if corrected.choices.is_empty() {
+        return read;
+    }
+    notes.push(format!(
+        "« {} » corrects what came before: the list is read from there",
+        sentence.chars().take(120).collect::<String>()
+    ));
+    let before = numbers::read_numbers(&own_text[..start]);
+    let replaced = before.choices.into_iter().map(|n| (n, "replaced by a later correction"));
+    numbers::Numbers {
+        choices: corrected.choices,
+        aside: before.aside.into_iter().chain(replaced).chain(corrected.aside).collect(),
     }
 }
 
