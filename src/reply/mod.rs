@@ -181,7 +181,10 @@ pub fn parse(raw: &[u8], known: &KnownPosts) -> ParsedReply {
             .notes
             .push(format!("only the first {MAX_OWN_TEXT_BYTES} bytes of the intern's text were read"));
     }
-    let read = read_numbers(&own_text, &mut parsed.notes);
+    let mut read = read_numbers(&own_text, &mut parsed.notes);
+    if read.follow_said_order() {
+        parsed.notes.push("the order said in words (\"en premier\", \"en dernier\"…) was followed".into());
+    }
     for (number, why) in read.aside.iter().take(MAX_ASIDE_NOTES) {
         parsed.notes.push(format!("{number} set aside: {why}"));
     }
@@ -239,6 +242,7 @@ fn read_numbers(own_text: &str, notes: &mut Vec<String>) -> numbers::Numbers {
     let replaced = before.choices.into_iter().map(|n| (n, "replaced by a later correction"));
     numbers::Numbers {
         choices: corrected.choices,
+        places: corrected.places,
         aside: before.aside.into_iter().chain(replaced).chain(corrected.aside).collect(),
     }
 }

@@ -15,6 +15,7 @@
 //!    ("1234 – Bichat 2"), the rest of the segment is label.
 
 mod masks;
+mod order;
 mod tokens;
 
 use super::MAX_CANDIDATES;
@@ -37,6 +38,9 @@ pub(crate) struct Numbers {
     /// The others, in the order written, each with why it is not a choice
     /// ("a phone number", "a list ordinal"…).
     pub aside: Vec<(String, &'static str)>,
+    /// For each choice, the place the intern gave it in words ("1234 en
+    /// premier": 1; "en dernier": `u32::MAX`), if any.
+    pub places: Vec<Option<u32>>,
 }
 
 /// Reads the numbers of `text`, line by line.
@@ -56,6 +60,7 @@ pub(crate) fn read_numbers(text: &str) -> Numbers {
         line_numbers(line, &masked, &mut numbers);
     }
     numbers.choices.truncate(MAX_CANDIDATES);
+    numbers.places.truncate(MAX_CANDIDATES);
     numbers
 }
 
@@ -92,6 +97,7 @@ fn line_numbers(line: &str, masked: &[(usize, usize, &'static str)], out: &mut N
                 ) {
                     Role::Choice => {
                         out.choices.push(text.to_string());
+                        out.places.push(order::said_place(&line[*end..]));
                         segment.has_choice = true;
                     }
                     Role::Masked(why) => {

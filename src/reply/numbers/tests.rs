@@ -122,3 +122,17 @@ fn a_withdrawn_post_is_not_a_choice() {
     );
     assert_eq!(choice_numbers("Enlevez le 1043 de ma liste : 2345, 2210"), ["2345", "2210"]);
 }
+
+#[test]
+fn the_order_said_in_words_is_followed() {
+    let ordered = |text: &str| {
+        let mut read = super::read_numbers(text);
+        read.follow_said_order();
+        read.choices
+    };
+    assert_eq!(ordered("1204 en dernier, 1211 en premier"), ["1211", "1204"]);
+    assert_eq!(ordered("2210 en troisième, 1043 en premier, 2345 en second"), ["1043", "2345", "2210"]);
+    assert_eq!(ordered("1043, 2345 en premier, 2210"), ["2345", "1043", "2210"]);
+    assert_eq!(ordered("1043 en premier puis 2345"), ["1043", "2345"]);
+    assert_eq!(ordered("1043, 2345"), ["1043", "2345"]);
+}
