@@ -34,7 +34,8 @@ impl Numbers {
 /// The place said in words right after a choice: "en premier", "en 2e",
 /// "en dernier".
 pub(super) fn said_place(after: &str) -> Option<u32> {
-    let after = after.trim_start().to_lowercase();
+    // "en quatrième" and what follows it fit in 16 characters.
+    let after = after.trim_start().chars().take(16).collect::<String>().to_lowercase();
     let rest = after.strip_prefix("en ")?.trim_start();
     const PLACES: &[(&str, u32)] = &[
         ("premier", 1),
