@@ -241,13 +241,38 @@ pub fn intern_rows(
         .collect()
 }
 
-/// The reasons recorded with a decision, in words (they are stored as a
-/// JSON list).
-pub fn reasons_in_words(reasons: &str) -> String {
-    match serde_json::from_str::<Vec<String>>(reasons) {
-        Ok(list) => list.join(" ; "),
-        Err(_) => reasons.to_string(),
+/// What was recorded with a decision (`{"decision": …, "notes": […]}`,
+/// see `collect::process`), in words: the reasons of a rejection as the
+/// intern read them, the wishes and doubts of a confirmation, the command,
+/// or why the message was ignored. Anything else is shown as it is.
+pub fn reasons_in_words(recorded: &str) -> String {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(recorded) else { return recorded.to_string() };
+    let decision = &value["decision"];
+    let mut parts: Vec<String> = Vec::new();
+    if let Ok(reasons) = serde_json::from_value::<Vec<crate::decide::Reason>>(decision["reasons"].clone()) {
+        parts.extend(reasons.iter().map(|reason| reason.sentence()));
     }
+    let texts = |key: &str| -> Vec<String> {
+        decision[key]
+            .as_array()
+            .map(|items| items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
+    let wishes = texts("wishes");
+    if !wishes.is_empty() {
+        parts.push(format!("vœux : {}", wishes.join(" > ")));
+    }
+    parts.extend(texts("doubts").into_iter().map(|doubt| format!("à vérifier : {doubt}")));
+    if let Some(command) = decision["command"].as_str() {
+        parts.push(format!("commande {command}"));
+    }
+    if let Some(why) = decision["why"].as_str() {
+        parts.push(why.to_string());
+    }
+    if parts.is_empty() && !value.is_object() {
+        return recorded.to_string();
+    }
+    parts.join(" ; ")
 }
 
 /// A decision's verdict (`Decision::verdict`), in French.
@@ -274,6 +299,24 @@ pub fn local(ms: i64, tz: Tz) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_was_recorded_with_a_decision_reads_in_words() {
+        let rejected = r#"{"decision":{"reasons":[{"reason":"unknown_number","detail":"9999"}],"warned_owner":null},"notes":[]}"#;
+        assert!(
+            reasons_in_words(rejected).contains("Le numéro 9999 ne correspond"),
+            "{}",
+            reasons_in_words(rejected)
+        );
+        let confirmed =
+            r#"{"decision":{"wishes":["1204","1211"],"doubts":["« x » : une question ?"]},"notes":["n"]}"#;
+        assert_eq!(reasons_in_words(confirmed), "vœux : 1204 > 1211 ; à vérifier : « x » : une question ?");
+        assert_eq!(
+            reasons_in_words(r#"{"decision":{"why":"automatic reply"},"notes":[]}"#),
+            "automatic reply"
+        );
+        assert_eq!(reasons_in_words("not JSON"), "not JSON");
+    }
 
     #[test]
     fn time_left_in_words() {
