@@ -209,7 +209,10 @@ async fn a_referent_logs_in_sees_an_interns_wishes_and_opens_their_audit() {
     let row = format!("tr[data-email='{}']", PLAIN_INTERNS[1]);
     assert_eq!(browser.text(&format!("{row} td.wishes")).await, post);
     let line = browser.text(&row).await;
-    assert!(line.contains("confirmé") && line.contains(&format!("vœux : {post}")), "the last decision: {line}");
+    assert!(
+        line.contains("confirmé") && line.contains(&format!("vœux : {post}")),
+        "the last decision: {line}"
+    );
     assert!(!line.contains('{'), "in words, not JSON: {line}");
     browser.client.find(Locator::Css(&format!("{row} a"))).await.unwrap().click().await.unwrap();
     browser.wait_for_text("h2", "the intern's page", |t| t.contains("Bernard")).await;
