@@ -32,6 +32,13 @@ use tokio_rustls::TlsConnector;
 use crate::mailbox::pinning::client_config;
 use crate::settings::{Security, SmtpSettings};
 
+/// Whether the connections go over choixbot's own TLS from the start:
+/// `tls_fingerprint` names the certificate to trust. (With `ca_file`
+/// alone, only once lettre's TLS refused the certificate it holds.)
+pub fn from_the_start(settings: &SmtpSettings) -> bool {
+    settings.security != Security::None && settings.tls_fingerprint().is_some()
+}
+
 /// Connects to the SMTP server of `settings` over choixbot's own TLS and
 /// returns lettre's connection, greeted and EHLO'd. Every failure is
 /// before any mail command: the caller may retry.

@@ -88,7 +88,7 @@ pub async fn probe(
 async fn open(settings: &SmtpSettings, timeout: Duration) -> Result<AsyncSmtpConnection, String> {
     let pinned =
         || async { super::pinned::connect(settings, timeout).await.map_err(|error| format!("{error:#}")) };
-    if settings.security != Security::None && settings.tls_fingerprint().is_some() {
+    if super::pinned::from_the_start(settings) {
         return pinned().await;
     }
     let tls = || super::transport::tls_parameters(settings).map_err(|error| format!("{error:#}"));

@@ -137,7 +137,7 @@ impl SmtpTransport {
             builder =
                 builder.credentials(Credentials::new(username.clone(), password.expose_secret().to_string()));
         }
-        let pinned = settings.security != Security::None && settings.tls_fingerprint().is_some();
+        let pinned = super::pinned::from_the_start(settings);
         Ok(SmtpTransport {
             inner: builder.build(),
             oauth2: None,

@@ -264,8 +264,9 @@ async fn intern_context(
     let settings = &web.0.settings;
     let tz = settings.session.timezone;
     let snapshot = snapshot(store, settings.session.supernumerary_cap).await?;
+    // Searched by the address first: only the matching rows are worded.
     let Some(row) =
-        view::intern_rows(&snapshot, &HashMap::new(), "", "").into_iter().find(|r| r.email == email)
+        view::intern_rows(&snapshot, &HashMap::new(), email, "").into_iter().find(|r| r.email == email)
     else {
         return Ok(None);
     };

@@ -180,13 +180,8 @@ async fn the_public_page_shows_the_places_left_and_follows_a_reply_without_a_rel
     assert!(!body.contains('@'), "no address on the public page:\n{body}");
     // A mark that a reload would wipe out.
     browser.client.execute("window.notReloaded = true; return true;", vec![]).await.unwrap();
-    browser.wait_for_text("body", "the event stream open", |_| true).await;
-    let live = browser.client.find(Locator::Css("body")).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while live.attr("data-live").await.unwrap().as_deref() != Some("yes") {
-        assert!(Instant::now() < deadline, "the page never opened its event stream");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // live.js marks the body once its event stream is open.
+    browser.wait_for_text("body[data-live='yes']", "the page's event stream open", |_| true).await;
 
     web.mail.deliver_valid_reply(PLAIN_INTERNS[0]).await;
     let row = format!("tr[data-group='Médecine générale'][data-ars='{post}'] td.left");
