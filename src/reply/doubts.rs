@@ -105,10 +105,13 @@ const MAX_QUOTE: usize = 120;
 
 /// The doubts the intern's own text raises about the `choices` read from
 /// it (empty when the reading is sure), one per sentence and kind of cue.
-pub(crate) fn doubts(own_text: &str, choices: &[ArsId]) -> Vec<String> {
+/// `withdrawn` are the numbers first chosen, then withdrawn by later words:
+/// the sentence that withdrew them is doubted as if they were chosen.
+pub(crate) fn doubts(own_text: &str, choices: &[ArsId], withdrawn: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     for sentence in sentences(own_text) {
-        let holds_a_choice = digit_runs(sentence).any(|run| choices.iter().any(|c| c.as_str() == run));
+        let holds_a_choice = digit_runs(sentence)
+            .any(|run| choices.iter().any(|c| c.as_str() == run) || withdrawn.contains(&run));
         let key = fold(sentence);
         for (cue, patterns) in CUES.iter().zip(PATTERNS.iter()) {
             if (holds_a_choice || !cue.about_a_choice)
@@ -141,6 +144,17 @@ pub(crate) fn correction_start(text: &str) -> Option<(usize, &str)> {
         "_je_corrige_",
         "_je_me_suis_trompe",
         "_pardon_",
+        "_ou_plutot_",
+        "_ah_non_",
+        "_oh_non_",
+        "_euh_",
+        "_plutot_",
+        "_erreur_",
+        "_je_voulais_dire_",
+        "_rectification_",
+        "_oups_",
+        "_actually_",
+        "_sorry_",
     ];
     const ADDITIONS: &[&str] = &["_ajoute_", "_rajoute_", "_aussi_", "_egalement_", "_en_plus_", "_ajoutez_"];
     let mut numbered_before = false;
@@ -227,13 +241,13 @@ mod tests {
     /// The doubts of `text`, with every number of it read as a choice.
     fn doubts(text: &str) -> Vec<String> {
         let choices: Vec<ArsId> = super::digit_runs(text).filter_map(|n| ArsId::parse(n).ok()).collect();
-        super::doubts(text, &choices)
+        super::doubts(text, &choices, &[])
     }
 
     #[test]
     fn words_about_numbers_that_are_no_choice_raise_no_doubt() {
         let text = "Je suis joignable au 06.12.34.56.78, sauf le 4/05.";
-        assert!(super::doubts(text, &[ArsId::parse("1043").unwrap()]).is_empty());
+        assert!(super::doubts(text, &[ArsId::parse("1043").unwrap()], &[]).is_empty());
     }
 
     #[test]

@@ -181,7 +181,19 @@ pub fn parse(raw: &[u8], known: &KnownPosts) -> ParsedReply {
             .notes
             .push(format!("only the first {MAX_OWN_TEXT_BYTES} bytes of the intern's text were read"));
     }
-    let mut read = read_numbers(&own_text, &mut parsed.notes);
+    let grouped = (!known.ars_ids.is_empty())
+        .then(|| numbers::join_thousands(&own_text, |n| known.ars_ids.contains(n)))
+        .flatten();
+    let reading_text = match &grouped {
+        Some((text, joined)) => {
+            parsed
+                .notes
+                .extend(joined.iter().map(|g| format!("« {g} » read as one number, its thousands grouped")));
+            text.as_str()
+        }
+        None => own_text.as_str(),
+    };
+    let mut read = read_numbers(reading_text, &mut parsed.notes);
     if read.follow_said_order() {
         parsed.notes.push("the order said in words (\"en premier\", \"en dernier\"…) was followed".into());
     }
@@ -202,7 +214,13 @@ pub fn parse(raw: &[u8], known: &KnownPosts) -> ParsedReply {
     parsed.kind =
         if parsed.choices.is_empty() && parsed.invalid.is_empty() { Kind::Empty } else { Kind::Choices };
     if !parsed.choices.is_empty() {
-        parsed.doubts = doubts::doubts(&own_text, &parsed.choices);
+        let withdrawn: Vec<&str> = read
+            .aside
+            .iter()
+            .filter(|(_, why)| *why == numbers::WITHDRAWN_AFTER_CHOSEN)
+            .map(|(number, _)| number.as_str())
+            .collect();
+        parsed.doubts = doubts::doubts(reading_text, &parsed.choices, &withdrawn);
     }
     parsed.own_text = own_text;
     parsed
@@ -234,11 +252,18 @@ fn read_numbers(own_text: &str, notes: &mut Vec<String>) -> numbers::Numbers {
     if corrected.choices.is_empty() {
         return read;
     }
+    let before = numbers::read_numbers(&own_text[..start]);
+    // "1043, 2345, 2210 ou plutôt 2210 d'abord" moves a post of the list,
+    // it does not replace the list: the place said is followed instead.
+    let moves = corrected.places.iter().any(Option::is_some)
+        && corrected.choices.iter().all(|c| before.choices.contains(c));
+    if moves {
+        return read;
+    }
     notes.push(format!(
         "« {} » corrects what came before: the list is read from there",
         sentence.chars().take(120).collect::<String>()
     ));
-    let before = numbers::read_numbers(&own_text[..start]);
     let replaced = before.choices.into_iter().map(|n| (n, "replaced by a later correction"));
     numbers::Numbers {
         choices: corrected.choices,

@@ -14,9 +14,14 @@
 //!    ("Choix 1", "1)", "1er") is not; once a label follows a choice
 //!    ("1234 – Bichat 2"), the rest of the segment is label.
 
+mod groups;
 mod masks;
 mod order;
+mod questions;
+mod table;
 mod tokens;
+
+pub(crate) use groups::join_thousands;
 
 use super::MAX_CANDIDATES;
 use tokens::{Negation, Token};
@@ -43,13 +48,63 @@ pub(crate) struct Numbers {
     pub places: Vec<Option<u32>>,
 }
 
+impl Numbers {
+    /// "1234, 2345, 3301. Je retire le 2345": the later words win over the
+    /// list written before them. Takes `number` out of the choices; whether
+    /// it was there.
+    fn withdraw(&mut self, number: &str) -> bool {
+        let keep: Vec<bool> = self.choices.iter().map(|c| c != number).collect();
+        if keep.iter().all(|&k| k) {
+            return false;
+        }
+        let mut flags = keep.iter();
+        self.choices.retain(|_| *flags.next().unwrap_or(&true));
+        let mut flags = keep.iter();
+        self.places.retain(|_| *flags.next().unwrap_or(&true));
+        self.aside.push((number.to_string(), WITHDRAWN_AFTER_CHOSEN));
+        true
+    }
+
+    /// Sets aside a number inside a masked span (a phone, a date…), naming
+    /// the whole span once: a phone number is one thing set aside, not five.
+    fn set_aside_masked(
+        &mut self,
+        line: &str,
+        number: &str,
+        span: Option<(usize, usize)>,
+        last_span: &mut Option<(usize, usize)>,
+        why: &'static str,
+    ) {
+        match span {
+            Some(span) if *last_span == Some(span) => {}
+            Some((start, end)) => {
+                self.aside.push((line[start..end].trim().to_string(), why));
+                *last_span = Some((start, end));
+            }
+            None => self.aside.push((number.to_string(), why)),
+        }
+    }
+}
+
 /// Reads the numbers of `text`, line by line.
 pub(crate) fn read_numbers(text: &str) -> Numbers {
     let mut numbers = Numbers::default();
     let mut address_context = false;
-    for line in text.lines() {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut skip_to = 0;
+    for (at, &line) in lines.iter().enumerate() {
         if numbers.choices.len() >= MAX_CANDIDATES {
             break;
+        }
+        if at < skip_to {
+            continue;
+        }
+        if let Some((spanned, table)) = table::read(&lines[at..]) {
+            numbers.choices.extend(table.choices);
+            numbers.places.extend(table.places);
+            numbers.aside.extend(table.aside);
+            skip_to = at + spanned;
+            continue;
         }
         if !line.bytes().any(|b| b.is_ascii_digit()) {
             address_context = false;
@@ -80,6 +135,7 @@ fn line_numbers(line: &str, masked: &[(usize, usize, &'static str)], out: &mut N
     let mask_of = |s: usize, e: usize| masked.iter().find(|&&(ms, me, _)| s < me && ms < e).map(|m| m.2);
     let live = |t: &Token| matches!(t, Token::Number { start, end, .. } if mask_of(*start, *end).is_none() && end - start <= MAX_DIGITS);
     let ordinal_prefix = leading_ordinal(&tokens, &live).or_else(|| rank_column(line, &tokens, &live));
+    let asks = questions::questions(line, &tokens);
     let mut segment = Segment::default();
     let mut line_has_label = false;
     let mut last_span = None;
@@ -87,30 +143,28 @@ fn line_numbers(line: &str, masked: &[(usize, usize, &'static str)], out: &mut N
         match token {
             Token::Number { start, end, .. } => {
                 let text = &line[*start..*end];
-                match number_role(
-                    &tokens,
-                    index,
-                    line,
-                    &segment,
-                    line_has_label,
-                    (ordinal_prefix, &mask_of, &live),
-                ) {
+                let role = if asks.get(index).copied().unwrap_or(false) && mask_of(*start, *end).is_none() {
+                    Role::Aside("asked about in a question")
+                } else {
+                    number_role(
+                        &tokens,
+                        index,
+                        line,
+                        &segment,
+                        line_has_label,
+                        (ordinal_prefix, &mask_of, &live),
+                    )
+                };
+                match role {
                     Role::Choice => {
                         out.choices.push(text.to_string());
                         out.places.push(order::said_place(&line[*end..]));
                         segment.has_choice = true;
                     }
                     Role::Masked(why) => {
-                        // A phone number is one thing set aside, not five.
-                        let span = masked.iter().find(|&&(ms, me, _)| *start < me && ms < *end);
-                        match span {
-                            Some(&(ms, me, _)) if last_span == Some((ms, me)) => {}
-                            Some(&(ms, me, _)) => {
-                                out.aside.push((line[ms..me].trim().to_string(), why));
-                                last_span = Some((ms, me));
-                            }
-                            None => out.aside.push((text.to_string(), why)),
-                        }
+                        let span =
+                            masked.iter().find(|&&(ms, me, _)| *start < me && ms < *end).map(|m| (m.0, m.1));
+                        out.set_aside_masked(line, text, span, &mut last_span, why);
                         segment.after_words = true;
                         segment.in_label |= segment.has_choice;
                     }
@@ -119,6 +173,7 @@ fn line_numbers(line: &str, masked: &[(usize, usize, &'static str)], out: &mut N
                         // A list item begins: what came before is not its label.
                         segment = Segment::default();
                     }
+                    Role::Aside(WITHDRAWN) if out.withdraw(text) => {}
                     Role::Aside(why) => out.aside.push((text.to_string(), why)),
                 }
             }
@@ -141,6 +196,13 @@ fn line_numbers(line: &str, masked: &[(usize, usize, &'static str)], out: &mut N
         }
     }
 }
+
+/// Why a number named after a negation or a verb of withdrawing is not
+/// a choice.
+const WITHDRAWN: &str = "excluded by a negation";
+
+/// Why a number chosen, then withdrawn by later words, is not a choice.
+pub(crate) const WITHDRAWN_AFTER_CHOSEN: &str = "withdrawn after being chosen";
 
 /// What a number of the line is.
 enum Role {
@@ -185,7 +247,7 @@ fn number_role(
         return Role::Aside("a rank");
     }
     if is_negated(tokens, index) {
-        return Role::Aside("excluded by a negation");
+        return Role::Aside(WITHDRAWN);
     }
     if opens_parenthesis(tokens, index) || counts_places(line, end, tokens, index) {
         return Role::Aside("a count of places");

@@ -23,7 +23,7 @@ pub(crate) struct OwnText {
 
 static SEPARATOR: Lazy<Regex> = Lazy::new(|| {
     Regex::new(
-        r"(?i)^\s*-{2,}\s*(message d['’]origine|original message|mail original|message transf[ée]r[ée]|forwarded message|message transmis|message d['’]origine)\s*-{2,}\s*$",
+        r"(?i)^\s*-{2,}\s*(message d['’]origine|original message|mail original|message transf[ée]r[ée]|forwarded message|message transmis|urspr[üu]ngliche nachricht|weitergeleitete nachricht|oorspronkelijk bericht|doorgestuurd bericht|messaggio originale|messaggio inoltrato|mensaje original|mensaje reenviado|mensagem original|mensagem encaminhada|wiadomo[śs][ćc] oryginalna|oprindelig (besked|meddelelse)|videresendt (besked|meddelelse)|opprinnelig melding|videresendt melding|ursprungligt meddelande|vidarebefordrat meddelande|alkuper[äa]inen viesti|v[äa]litetty viesti|исходное сообщение|пересылаемое сообщение)\s*-{2,}\s*$",
     )
     .unwrap()
 });
@@ -31,6 +31,9 @@ static FORWARD: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"(?i)^\s*(d[ée]but du message r[ée]exp[ée]di[ée]|begin forwarded message|message transf[ée]r[ée])\s*:?\s*$")
         .unwrap()
 });
+/// A rule drawn just above a header ("====" above Orange's "Message
+/// du"): part of the original, not of the answer.
+static TRAILING_RULE: Lazy<Regex> = Lazy::new(|| Regex::new(r"^\s*(_{3,}|-{3,}|={3,})\s*$").unwrap());
 static RULE: Lazy<Regex> = Lazy::new(|| Regex::new(r"^\s*(_{5,}|-{5,}|={5,})\s*$").unwrap());
 /// The fields of an Outlook-style header block, in the languages phones
 /// and webmails are set to: French, English, German, Dutch, Italian,
@@ -59,7 +62,7 @@ static ORANGE: Lazy<Regex> = Lazy::new(|| {
 /// none.
 static INVITATION_LINE: Lazy<Regex> = Lazy::new(|| {
     Regex::new(
-        r"(?i)^\s*(?:les choix de stage « .* » se font|postes ouverts par l['’]ars pour|comment r[ée]pondre\s*$|r[ée]f[ée]rence personnelle\s*:|vous avez re[çc]u la procuration de)",
+        r"(?i)^\s*(?:les choix de stage « .* » se font|postes ouverts (?:par l['’]ars )?pour|comment r[ée]pondre\s*$|(?:votre )?r[ée]f[ée]rence personnelle\s*:|vous avez re[çc]u la procuration de|vous [êe]tes class[ée]\(?e?\)? au rang|date limite de r[ée]ponse\s*:|r[ée]pondez [àa] ce message en indiquant)",
     )
     .unwrap()
 });
@@ -80,6 +83,9 @@ static ATTRIBUTION_START: Lazy<Regex> =
 /// A header with no word at all, only a date, a name and an address:
 /// "2017-11-24 16:32 GMT+01:00 Name <addr>:", "30.09.2017, 18.30, "Name"
 /// <addr>:", Russian Gmail's "пн, 4 мая 2020 г. в 09:12, Name <addr>:".
+/// A line ending inside an address, its bracket still open: "… schreef
+/// Name <" or "… skrev Name <name@example.com".
+static OPEN_ADDRESS: Lazy<Regex> = Lazy::new(|| Regex::new(r"<\s*([^\s<>@]+@[^\s<>@]+)?\s*$").unwrap());
 static WORDLESS_ATTRIBUTION: Lazy<Regex> =
     Lazy::new(|| Regex::new(r"^.*\d.*\d.*<?[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+>?\s*:\s*$").unwrap());
 
@@ -134,11 +140,23 @@ fn is_post_list(lines: &[&str], i: usize) -> bool {
 /// lines; gives the number of lines it spans.
 fn attribution(lines: &[&str], i: usize) -> Option<usize> {
     let line = lines[i];
-    if (ATTRIBUTION_END.is_match(line) || WORDLESS_ATTRIBUTION.is_match(line)) && line.len() < 400 {
+    let is_header = |text: &str| {
+        (ATTRIBUTION_END.is_match(text) || WORDLESS_ATTRIBUTION.is_match(text)) && text.len() < 400
+    };
+    if is_header(line) {
         return Some(1);
     }
-    if !ATTRIBUTION_START.is_match(line) {
+    let open_address = OPEN_ADDRESS.is_match(line);
+    if !ATTRIBUTION_START.is_match(line) && !open_address {
         return None;
+    }
+    // Gmail in Nordic languages wraps just before the closing bracket,
+    // which then starts the next line as if it were quoted: "… <x@y.com" /
+    // ">:".
+    let closes_address =
+        |next: &&str| next.trim_start().starts_with('>') && next.trim_start_matches(['>', ' ']).trim() == ":";
+    if open_address && lines.get(i + 1).is_some_and(closes_address) {
+        return Some(2);
     }
     let mut joined = line.to_string();
     for extra in 1..=2 {
@@ -148,11 +166,22 @@ fn attribution(lines: &[&str], i: usize) -> Option<usize> {
         }
         joined.push(' ');
         joined.push_str(next.trim());
-        if ATTRIBUTION_END.is_match(&joined) && joined.len() < 400 {
+        if is_header(&joined) {
             return Some(extra + 1);
         }
     }
     None
+}
+
+/// A line wrapped by the client inside the quoted line above it: it
+/// directly follows a `>` line (or another such line), starts in lower
+/// case and holds no digit ("ignissim odio?" under "> … pharetra d"). An
+/// inline answer starts otherwise.
+fn continues_quote(line: &str, after_quote: bool) -> bool {
+    let line = line.trim_start();
+    after_quote
+        && line.chars().next().is_some_and(char::is_lowercase)
+        && !line.chars().any(|c| c.is_ascii_digit())
 }
 
 /// Keeps the lines the intern wrote.
@@ -162,14 +191,20 @@ pub(crate) fn own_text(body: &str) -> OwnText {
     let mut notes = Vec::new();
     let mut quoted = 0usize;
     let mut i = 0;
+    let mut after_quote = false;
     while i < lines.len() {
-        if is_quoted(lines[i]) {
+        if is_quoted(lines[i]) || continues_quote(lines[i], after_quote) {
             quoted += 1;
             i += 1;
+            after_quote = true;
             continue;
         }
+        after_quote = false;
         if let Some(marker) = hard_marker(&lines, i) {
             notes.push(format!("line {}: {marker}; the original message starts here and is ignored", i + 1));
+            while kept.last().is_some_and(|l| l.trim().is_empty() || TRAILING_RULE.is_match(l)) {
+                kept.pop();
+            }
             break;
         }
         if let Some(span) = attribution(&lines, i) {
@@ -292,5 +327,41 @@ mod tests {
         let body =
             "1234\n\nLe lundi 4 mai 2020 à 09:12:33 UTC+2, Choix <c@a.fr> a écrit :\n\n1111 – Bichat\n";
         assert_eq!(own_text(body).text, "1234");
+    }
+
+    #[test]
+    fn lines_the_client_wrapped_inside_a_quote_are_not_the_answer() {
+        let body = "2345\n\nIl giovedì 8 dicembre 2016, Choix <c@a.fr>\nha scritto:\n> Répondez en indiquant vos choix par\n\
+                    ordre de préférence, un numéro ARS par\nligne.\n> 1111\n1234\n";
+        assert_eq!(own_text(body).text, "2345\n\n1234");
+    }
+
+    #[test]
+    fn an_address_wrapped_out_of_its_header_is_recognised() {
+        for header in [
+            "Op 12 december 2016 19:05 schreef Choix <\nchoix@asso.example>:",
+            "tir. 18. apr. 2017 kl. 13:09 skrev Choix <choix@asso.example\n>:",
+        ] {
+            let body = format!("2345\n\n{header}\n\n> 1111 – Bichat\n");
+            assert_eq!(own_text(&body).text, "2345", "{header}");
+        }
+    }
+
+    #[test]
+    fn original_message_separators_in_other_languages_are_cut() {
+        for separator in [
+            "-----Ursprüngliche Nachricht-----",
+            "-------- Oprindelig besked --------",
+            "----- Messaggio originale -----",
+        ] {
+            let body = format!("4521\n\n{separator}\nFrom: Choix\n\n1111\n");
+            assert_eq!(own_text(&body).text, "4521", "{separator}");
+        }
+    }
+
+    #[test]
+    fn a_rule_above_a_header_goes_with_the_original() {
+        let body = "1315\n\n====\n\nMessage du : 24/11/2017 16:32\nDe : choix@asso.example\n\n1211\n";
+        assert_eq!(own_text(body).text, "1315");
     }
 }

@@ -11,7 +11,7 @@ use regex::Regex;
 
 static MOBILE_FOOTER: Lazy<Regex> = Lazy::new(|| {
     Regex::new(
-        r"(?i)^\s*((envoy[ée]|sent|exp[ée]di[ée])\s+(de|depuis|from|avec|with|[àa] partir de|via)\s|(obtenir|get|t[ée]l[ée]chargez|download)\s+outlook(?-u:\b))",
+        r"(?i)^\s*((envoy[ée]|sent|exp[ée]di[ée])\s+(de|depuis|from|avec|with|[àa] partir de|via)\s|(gesendet\s+(von|mit)|verzonden\s+(met|vanaf|van)|inviato\s+da|enviado\s+(desde|de|do)|wys[łl]ane\s+z|sendt\s+fra|skickat\s+fr[åa]n|l[äa]hetetty|отправлено\s+с)\s|(obtenir|get|t[ée]l[ée]chargez|download|holen sie sich)\s+outlook(?-u:\b))",
     )
     .unwrap()
 });
@@ -67,6 +67,8 @@ mod tests {
         assert_eq!(kept("1234\nObtenir Outlook pour Android"), ["1234"]);
         assert_eq!(kept("1234\nBien à vous,\nJean"), ["1234"]);
         assert_eq!(kept("1234\nCordialement\n75010 Paris"), ["1234"]);
+        assert_eq!(kept("1234\nGesendet von Outlook für Android"), ["1234"]);
+        assert_eq!(kept("1234\nWysłane z mojego iPhone'a"), ["1234"]);
     }
 
     #[test]

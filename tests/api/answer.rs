@@ -32,7 +32,9 @@ fn assignment(intern: &Intern, status: Status, ars_id: Option<&str>) -> Assignme
     }
 }
 
-fn invitation(session: SessionFacts, proxy: bool) -> String {
+/// The built-in invitation of the sample intern, as its text (the golden
+/// tests quote it too).
+pub(crate) fn invitation(session: SessionFacts, proxy: bool) -> String {
     let intern = sample_intern(ChoiceType::Classique);
     let context = InvitationContext::new(
         session,

@@ -11,7 +11,7 @@ use choixbot::reply::{explain, parse, to_json, KnownPosts};
 use serde_json::Value;
 
 /// The issue asks for at least this many golden messages.
-const MIN_GOLDEN_FILES: usize = 80;
+const MIN_GOLDEN_FILES: usize = 200;
 
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
@@ -127,4 +127,47 @@ fn golden_corpus_parses_as_expected_with_lf_and_crlf() {
 fn line_ending_conversion_round_trips() {
     assert_eq!(with_crlf(b"a\nb\r\nc"), b"a\r\nb\r\nc");
     assert_eq!(with_lf(b"a\r\nb\nc\r"), b"a\nb\nc\r");
+}
+
+/// choixbot's own invitation, as the built-in template renders it, and
+/// its posts.
+fn own_invitation() -> (String, KnownPosts) {
+    use choixbot::answer::sample::{sample_posts, sample_session};
+    let known = KnownPosts::new(sample_posts().iter().map(|p| p.ars_id.as_str().to_string()));
+    (crate::answer::invitation(sample_session(), false), known)
+}
+
+/// Issue 18: "2345 / 1043" above a quoted invitation read every post of
+/// the invitation as a wish when its header was not recognised. Under
+/// every quote shape the parser knows, and under none at all, only the
+/// intern's own two numbers are read.
+#[test]
+fn a_reply_above_the_invitation_never_yields_a_post_of_the_invitation() {
+    let (invitation, known) = own_invitation();
+    let quoted: String = invitation.lines().map(|l| format!("> {l}\n")).collect();
+    let shapes: &[(&str, &str)] = &[
+        ("Le lun. 4 mai 2020 à 09:12, Choix <choix@asso.example> a écrit :\n\n", &quoted),
+        ("On Mon, May 4, 2020 at 9:12 AM Choix <choix@asso.example> wrote:\n\n", &quoted),
+        ("Am Mo., 4. Mai 2020 um 09:12 Uhr schrieb Choix <\nchoix@asso.example>:\n\n", &quoted),
+        ("man. 4. mai 2020 kl. 09:12 skrev Choix <choix@asso.example\n>:\n\n", &quoted),
+        ("2020-05-04 9:12 GMT+02:00 Choix <choix@asso.example>:\n\n", &quoted),
+        ("04.05.2020, 09.12, \"Choix\" <choix@asso.example>:\n\n", &quoted),
+        ("", &quoted),
+        ("________________________________\nDe : Choix <choix@asso.example>\nEnvoyé : lundi 4 mai 2020 09:12\nÀ : moi\nObjet : Choix\n\n", &invitation),
+        ("-----Message d'origine-----\nDe : Choix\n\n", &invitation),
+        ("-----Ursprüngliche Nachricht-----\nVon: Choix\n\n", &invitation),
+        ("-------- Oprindelig besked --------\nFra: Choix\n\n", &invitation),
+        ("====\n\nMessage du : 04/05/2020 09:12\nDe : choix@asso.example\n\n", &invitation),
+        ("---------- Forwarded message ---------\nFrom: Choix\n\n", &invitation),
+        ("Le lundi 4 mai 2020 à 09:12:33 UTC+2, Choix <c@a.fr> a écrit :\n\n", &invitation),
+        ("", &invitation),
+    ];
+    for (header, original) in shapes {
+        let body = format!("9012 / 1234\n\n{header}{original}");
+        let raw = format!("From: zoe@exemple.fr\r\nTo: choix@asso.example\r\nSubject: Re: choix\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}");
+        let parsed = parse(raw.as_bytes(), &known);
+        let choices: Vec<&str> = parsed.choices.iter().map(|c| c.as_str()).collect();
+        assert_eq!(choices, ["9012", "1234"], "under {header:?}:\n{}", explain(&parsed));
+        assert!(parsed.invalid.is_empty(), "under {header:?}: {:?}", parsed.invalid);
+    }
 }

@@ -44,13 +44,20 @@ static POSTCODE_LIKE: Lazy<Regex> =
     Lazy::new(|| Regex::new(r"(?-u:\b)(?:0[1-9]|[1-8]\d|9[0-5]|97[1-6])\d{3}(?-u:\b)").unwrap());
 static FIVE_DIGITS: Lazy<Regex> = Lazy::new(|| Regex::new(r"(?-u:\b)\d{5}(?-u:\b)").unwrap());
 static EXTENSION: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"(?i)(?-u:\b)(?:poste|ext\.?|extension)\s*:?\s*\d{2,6}").unwrap());
+    Lazy::new(|| Regex::new(r"(?i)(?-u:\b)(?:poste|ext\.?|extension|bip|dect)\s*:?\s*\d{2,6}").unwrap());
 static PHONE_CONTEXT: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"(?i)(t[ée]l|phone|fixe|standard|secr[ée]tariat|fax|bip|portable|mobile)").unwrap()
 });
 static YEAR: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"(?i)(?:promo(?:tion)?|ann[ée]e|depuis|semestre|[ée]t[ée]|hiver|automne|printemps|en)\s+(?:19|20)\d{2}(?-u:\b)")
         .unwrap()
+});
+/// "2020-2021", "2020/21": a span of years.
+static YEAR_RANGE: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"(?-u:\b)(?:19|20)\d{2}\s?[-–/]\s?(?:(?:19|20)\d{2}|\d{2})(?-u:\b)").unwrap());
+/// "60e sur 230", "12th of 412": a rank out of a total.
+static RANK_OUT_OF: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)(?-u:\b)\d{1,5}\s?(?:e|è|ème|eme|er|ère|ere|th|st|nd|rd)?\s+(?:sur|out of|of)\s+\d{1,5}(?-u:\b)").unwrap()
 });
 static AMOUNT: Lazy<Regex> =
     Lazy::new(|| Regex::new(r"(?i)(?-u:\b)\d+(?:[.,]\d+)?\s?(?:€|%|euros?(?-u:\b))").unwrap());
@@ -74,6 +81,8 @@ pub(super) fn masked_spans(line: &str, after_street: bool) -> Vec<(usize, usize,
     add(&POSTCODE, "a postcode");
     add(&YEAR, "a year");
     add(&AMOUNT, "an amount");
+    add(&YEAR_RANGE, "a span of years");
+    add(&RANK_OUT_OF, "a rank out of a total");
     if after_street || STREET.is_match(line) {
         add(&FIVE_DIGITS, "a postcode");
     } else if ADDRESS_WORD.is_match(line) {

@@ -36,6 +36,9 @@ impl Numbers {
 pub(super) fn said_place(after: &str) -> Option<u32> {
     // "en quatrième" and what follows it fit in 16 characters.
     let after = after.trim_start().chars().take(16).collect::<String>().to_lowercase();
+    if ["d'abord", "d’abord", "first"].iter().any(|w| after.starts_with(w)) {
+        return Some(1);
+    }
     let rest = after.strip_prefix("en ")?.trim_start();
     const PLACES: &[(&str, u32)] = &[
         ("premier", 1),

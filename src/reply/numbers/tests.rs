@@ -136,3 +136,21 @@ fn the_order_said_in_words_is_followed() {
     assert_eq!(ordered("1043 en premier puis 2345"), ["1043", "2345"]);
     assert_eq!(ordered("1043, 2345"), ["1043", "2345"]);
 }
+
+#[test]
+fn a_question_chooses_nothing_unless_it_is_answered() {
+    assert!(choice_numbers("Le 1234 est-il encore libre ?").is_empty());
+    assert_eq!(choice_numbers("Le 1234 est-il encore libre ?\nMes choix : 2345, 3301."), ["2345", "3301"]);
+    assert_eq!(choice_numbers("Le 1234 est-il encore libre ? Sinon je prends 5678."), ["1234", "5678"]);
+    assert_eq!(
+        choice_numbers("1234 ?"),
+        ["1234"],
+        "a lone number with a question mark is unsure, not a question"
+    );
+}
+
+#[test]
+fn a_withdrawal_after_the_list_takes_the_post_out() {
+    assert_eq!(choice_numbers("1234\n2345\n3301\nJe retire le 2345."), ["1234", "3301"]);
+    assert_eq!(choice_numbers("Pas le 2345. Je veux le 1234."), ["1234"]);
+}
