@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use super::order::compare_ars_ids;
-use super::{Status, Vacancy};
+use super::{Assignment, Status, Vacancy};
 use crate::domain::{ArsId, ChoiceType, Group, Intern, Post};
 
 /// One (post, group) during the allocation.
@@ -116,6 +116,42 @@ impl<'a> Board<'a> {
         Some((status, &self.posts[slot.post].ars_id))
     }
 
+    /// Records what the intern at `index` of the input already has
+    /// (`status` on `ars_id`), as [`Board::choose`] would have.
+    pub(super) fn take(&mut self, index: usize, status: Status, ars_id: Option<&ArsId>) {
+        let Some(ars_id) = ars_id else { return };
+        let Some(&slot) = self.slot_of.get(&(self.intern_group[index], ars_id.as_str())) else { return };
+        let slot = &mut self.slots[slot];
+        match status {
+            Status::Assigned => slot.places_left = slot.places_left.saturating_sub(1),
+            Status::Surnombre => slot.supernumeraries += 1,
+            Status::Absent | Status::Unassigned => {}
+        }
+    }
+
+    /// Adds to `difference` what the intern at `index` taking `now`
+    /// instead of `before` changes on the board.
+    pub(super) fn differ(
+        &self,
+        difference: &mut Difference,
+        index: usize,
+        now: &Assignment,
+        before: &Assignment,
+    ) {
+        for (assignment, sign) in [(now, 1), (before, -1)] {
+            let Some(ars_id) = &assignment.ars_id else { continue };
+            let Some(&slot) = self.slot_of.get(&(self.intern_group[index], ars_id.as_str())) else {
+                continue;
+            };
+            let (places, supernumeraries) = match assignment.status {
+                Status::Assigned => (sign, 0),
+                Status::Surnombre => (0, sign),
+                Status::Absent | Status::Unassigned => continue,
+            };
+            difference.add(slot, places, supernumeraries);
+        }
+    }
+
     /// Every slot with places left, by group name then ARS number.
     pub(super) fn vacancies(&self) -> Vec<Vacancy> {
         let mut open: Vec<&Slot> = self.slots.iter().filter(|slot| slot.places_left > 0).collect();
@@ -131,5 +167,35 @@ impl<'a> Board<'a> {
                 places_left: slot.places_left,
             })
             .collect()
+    }
+}
+
+/// How two runs of the board differ: per slot, places taken and
+/// supernumeraries placed in one run and not in the other. Empty when the
+/// boards are alike.
+#[derive(Debug, Default)]
+pub(super) struct Difference {
+    /// (slot, places, supernumeraries), none of them all zero.
+    slots: Vec<(usize, i64, i64)>,
+}
+
+impl Difference {
+    fn add(&mut self, slot: usize, places: i64, supernumeraries: i64) {
+        match self.slots.iter().position(|&(s, _, _)| s == slot) {
+            Some(at) => {
+                let entry = &mut self.slots[at];
+                entry.1 += places;
+                entry.2 += supernumeraries;
+                if entry.1 == 0 && entry.2 == 0 {
+                    self.slots.swap_remove(at);
+                }
+            }
+            None => self.slots.push((slot, places, supernumeraries)),
+        }
+    }
+
+    /// Whether the boards are alike.
+    pub(super) fn is_none(&self) -> bool {
+        self.slots.is_empty()
     }
 }

@@ -111,27 +111,61 @@ impl Allocation {
 /// refuses, are taken in email order so the result stays deterministic.
 pub fn allocate(input: AllocationInput<'_>) -> Allocation {
     let mut board = Board::new(input.posts, input.interns);
-    let mut assignments = Vec::with_capacity(input.interns.len());
-    for &index in &board.call_order(input.interns) {
-        let intern = &input.interns[index];
-        let wishes = input.wishes.get(&intern.email).map_or(&[][..], Vec::as_slice);
-        let (status, ars_id) = if wishes.is_empty() {
-            (Status::Absent, None)
-        } else {
-            match board.choose(index, intern, wishes, input.supernumerary_cap) {
-                Some((status, ars_id)) => (status, Some(ars_id.clone())),
-                None => (Status::Unassigned, None),
-            }
-        };
-        assignments.push(Assignment {
-            email: intern.email.clone(),
-            group: intern.group.clone(),
-            rank: intern.rank,
-            status,
-            ars_id,
-        });
-    }
+    let assignments =
+        board.call_order(input.interns).into_iter().map(|index| assign(&mut board, &input, index)).collect();
     Allocation { assignments, vacancies: board.vacancies() }
+}
+
+/// [`allocate`]'s assignments after the wishes of the intern at place
+/// `from` of `assignments` changed: `assignments` is the allocation of
+/// `input`'s interns before the change, in call order (as [`allocate`]
+/// gives it), and is brought up to date. Gives the assignments it
+/// replaced, from `from` on (those after them did not change).
+///
+/// What each reply needs, cheaper than a new allocation: the interns
+/// called before `from` keep what they had, since the change cannot reach
+/// them, so the board is set as they leave it; the rest are called again
+/// until the board is back where it was at the same point of the previous
+/// allocation (the changed intern took the same post, or the chain of
+/// displacements closed), after which everyone gets what they had.
+pub fn reallocate_from(
+    input: AllocationInput<'_>,
+    assignments: &mut [Assignment],
+    from: usize,
+) -> Vec<Assignment> {
+    let mut board = Board::new(input.posts, input.interns);
+    let order = board.call_order(input.interns);
+    assert_eq!(order.len(), assignments.len(), "the allocation given is not of these interns");
+    for (&index, kept) in order.iter().zip(&assignments[..from]) {
+        board.take(index, kept.status, kept.ars_id.as_ref());
+    }
+    // How the board differs from the previous allocation's at this point.
+    let mut difference = board::Difference::default();
+    let mut replaced = Vec::new();
+    for (&index, slot) in order[from..].iter().zip(&mut assignments[from..]) {
+        if !replaced.is_empty() && difference.is_none() {
+            break;
+        }
+        let now = assign(&mut board, &input, index);
+        board.differ(&mut difference, index, &now, slot);
+        replaced.push(std::mem::replace(slot, now));
+    }
+    replaced
+}
+
+/// Calls the intern at `index` of the input: what they get on `board`.
+fn assign(board: &mut Board<'_>, input: &AllocationInput<'_>, index: usize) -> Assignment {
+    let intern = &input.interns[index];
+    let wishes = input.wishes.get(&intern.email).map_or(&[][..], Vec::as_slice);
+    let (status, ars_id) = if wishes.is_empty() {
+        (Status::Absent, None)
+    } else {
+        match board.choose(index, intern, wishes, input.supernumerary_cap) {
+            Some((status, ars_id)) => (status, Some(ars_id.clone())),
+            None => (Status::Unassigned, None),
+        }
+    };
+    Assignment { email: intern.email.clone(), group: intern.group.clone(), rank: intern.rank, status, ars_id }
 }
 
 /// The provisional result of one intern (SPEC §5): what they would get if

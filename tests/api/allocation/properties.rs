@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-use choixbot::allocation::{allocate, Allocation, Status};
+use choixbot::allocation::{allocate, reallocate_from, Allocation, Status};
 use choixbot::domain::{ArsId, ChoiceType, Email, Group, Intern, Rank};
 
 use super::Session;
@@ -29,8 +29,12 @@ fn sessions() -> impl Strategy<Value = Session> {
     (posts, interns).prop_map(|(posts, interns)| build(posts.into_iter().collect(), interns))
 }
 
+/// The ARS number drawn as `n`.
+fn ars(n: u8) -> ArsId {
+    ArsId::parse(&format!("{}", 100 + u32::from(n) * 7)).unwrap()
+}
+
 fn build(posts: Vec<((u8, usize), u32)>, raw: Vec<RawIntern>) -> Session {
-    let ars = |n: u8| ArsId::parse(&format!("{}", 100 + u32::from(n) * 7)).unwrap();
     let mut session = Session::default();
     for ((n, group), places) in posts {
         session = session.post(ars(n).as_str(), GROUPS[group], places);
@@ -211,6 +215,30 @@ proptest! {
     #[test]
     fn allocation_keeps_every_rule_of_spec_5(s in sessions(), cap in 1..=2u32) {
         check_invariants(&s, &s.allocate(cap), cap);
+    }
+
+    /// What the daemon does at each reply: only the interns called from
+    /// the one whose wishes changed are called again.
+    #[test]
+    fn reallocating_from_the_intern_who_changed_equals_allocating_again(
+        s in sessions(),
+        cap in 0..=2u32,
+        who in any::<proptest::sample::Index>(),
+        wishes in proptest::collection::vec(0..10u8, 0..6),
+    ) {
+        prop_assume!(!s.interns.is_empty());
+        let intern = s.interns[who.index(s.interns.len())].email.clone();
+        let mut assignments = s.allocate(cap).assignments;
+        let before = assignments.clone();
+        let mut changed = s.clone();
+        changed.wishes.insert(intern.clone(), wishes.iter().map(|&n| ars(n)).collect());
+        let from = assignments.iter().position(|a| a.email == intern).unwrap();
+        let replaced = reallocate_from(changed.input(cap), &mut assignments, from);
+        prop_assert_eq!(&assignments, &changed.allocate(cap).assignments);
+        // The assignments replaced are the previous ones, from the
+        // intern's place on; after them, nothing changed.
+        prop_assert!(!replaced.is_empty());
+        prop_assert_eq!(&replaced[..], &before[from..from + replaced.len()]);
     }
 
     #[test]
