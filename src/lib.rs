@@ -45,6 +45,7 @@ pub mod oauth;
 pub mod outbox;
 pub mod private;
 pub mod reply;
+pub mod session;
 pub mod settings;
 pub mod store;
 pub mod synthetic;

@@ -41,6 +41,7 @@ mod compose;
 mod context;
 pub mod french;
 mod reason;
+pub mod replies;
 pub mod sample;
 pub mod subject;
 mod templates;

@@ -19,11 +19,9 @@
 //! stop the daemon exactly when they want. Each task finishes the step it is
 //! in (a transaction, a send) and returns.
 
-mod answers;
 mod daemon;
 mod notices;
 mod process;
-mod session;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,10 +32,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
-pub use answers::Answers;
+pub use crate::answer::replies::Answers;
+pub use crate::session::SessionData;
 pub use daemon::{Reading, Unreadable, DRAIN_GRACE};
 pub use process::{Processed, Processor};
-pub use session::SessionData;
 
 use crate::alert::Alerts;
 use crate::answer::Templates;

@@ -20,9 +20,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
-use super::answers::Answers;
-use super::session::SessionData;
+use crate::answer::replies::Answers;
 use crate::answer::PostCatalog;
+use crate::session::SessionData;
 use crate::settings::Settings;
 use crate::store::{self, notices, Store};
 

@@ -15,12 +15,13 @@ use tracing::{info, warn};
 mod apply;
 mod unprocessable;
 
-use super::answers::{self, Answers};
-use super::session::SessionData;
+use crate::answer::replies::{self as answers, Answers};
 use crate::answer::PostCatalog;
 use crate::decide::{self, Decision};
+use crate::domain::Email;
 use crate::mailbox::Fetched;
 use crate::reply::{self, Kind, ParsedReply};
+use crate::session::SessionData;
 use crate::settings::Settings;
 use crate::store::{self, Incoming, MailboxPosition, Store};
 
@@ -153,14 +154,18 @@ impl Processor {
             (Some(first), Some(last)) => self.store.recorded_uids(folder, uidvalidity, first, last).await?,
             _ => Default::default(),
         };
-        for message in fetched {
-            if recorded.contains(&i64::from(message.uid)) {
-                continue;
-            }
+        let fresh: Vec<&Fetched> = fetched.iter().filter(|m| !recorded.contains(&i64::from(m.uid))).collect();
+        let parsed: Vec<ParsedReply> =
+            fresh.iter().map(|m| reply::parse(&m.raw, &self.session.known)).collect();
+        self.look_up_batch(&parsed, &mut batch).await?;
+        for (message, parsed) in fresh.into_iter().zip(parsed) {
             let place = Place { folder, uidvalidity, closed, catalog: &catalog };
-            let processed = self.process_one(&mut tx, &mut batch, place, message).await?;
+            let processed = self.process_one(&mut tx, &mut batch, place, message, parsed).await?;
             results.push(processed);
         }
+        // The batch's answers, a few statements for all: they are committed
+        // with the messages they answer either way.
+        store::outbox::queue_all(&mut tx, &batch.queued, self.store.clock().now().timestamp_millis()).await?;
         if let Some(last_uid) = uids().max() {
             self.advance(&mut tx, folder, uidvalidity, last_uid).await?;
         }
@@ -191,12 +196,12 @@ impl Processor {
         batch: &mut BatchState,
         place: Place<'_>,
         message: &Fetched,
+        parsed: ParsedReply,
     ) -> anyhow::Result<Processed> {
         let Place { folder, uidvalidity, closed, catalog } = place;
         if crate::crash_point::fails_on(&message.raw) {
             anyhow::bail!("{} asked this message to fail", crate::crash_point::FAIL_VARIABLE);
         }
-        let parsed = reply::parse(&message.raw, &self.session.known);
         let content_hash = parsed.content_hash.as_str();
         let now = self.store.clock().now();
         let received = message.received.unwrap_or(now);
@@ -220,7 +225,7 @@ impl Processor {
         };
         let message_ref = store::record_message(tx, &incoming).await?;
         let applied = self.apply(tx, &decision, message_ref, &parsed, now.timestamp_millis()).await?;
-        let answers = if self.rate_limited(&decision, batch).await? {
+        let answers = if !self.may_answer(&decision, batch, now).await? {
             0
         } else {
             let incoming = answers::Incoming {
@@ -232,10 +237,9 @@ impl Processor {
             };
             let queued =
                 self.answers.for_decision(&decision, &parsed, incoming, &self.session, catalog, &applied)?;
-            for message in &queued {
-                store::outbox::queue(tx, message, now.timestamp_millis()).await?;
-            }
-            queued.len()
+            let count = queued.len();
+            batch.queued.extend(queued);
+            count
         };
         info!(
             uid = message.uid,
@@ -261,7 +265,7 @@ impl Processor {
     ) -> anyhow::Result<Decision> {
         let (closed, received) = when;
         let ours = self.is_our_own(parsed);
-        let duplicate = if ours { None } else { self.duplicate(parsed, batch).await? };
+        let duplicate = if ours { None } else { self.duplicate(parsed, batch) };
         let bounced = match parsed.kind {
             Kind::Bounce if !ours && duplicate.is_none() => self.bounced(parsed).await?,
             _ => None,
@@ -281,18 +285,44 @@ impl Processor {
         Ok(decide::decide(parsed, context))
     }
 
-    /// Whether this message was seen before: in this fetch, or recorded.
-    async fn duplicate(
-        &self,
-        parsed: &ParsedReply,
-        batch: &mut BatchState,
-    ) -> anyhow::Result<Option<decide::Duplicate>> {
-        let Some(message_id) = &parsed.message_id else { return Ok(None) };
-        if !batch.seen.insert((message_id.clone(), parsed.content_hash.clone())) {
-            return Ok(Some(decide::Duplicate::InBatch));
+    /// What the store knows of the whole batch, in two queries instead of
+    /// two per message: which of its messages were recorded before, and
+    /// how many answers each intern it may concern was queued in the last
+    /// hour (the sender's interns and the reference's owner: the intern a
+    /// decision names is one of them, or is looked up on its own).
+    async fn look_up_batch(&self, parsed: &[ParsedReply], batch: &mut BatchState) -> anyhow::Result<()> {
+        let pairs: Vec<(&str, &str)> = parsed
+            .iter()
+            .filter_map(|p| p.message_id.as_deref().map(|id| (id, p.content_hash.as_str())))
+            .collect();
+        batch.recorded_copies = self.store.same_messages(&pairs).await?;
+        let directory = &self.session.directory;
+        let mut interns: Vec<&str> = Vec::new();
+        for parsed in parsed {
+            if let Some(sender) = &parsed.sender {
+                interns.extend(directory.represented_by(sender).into_iter().map(Email::as_str));
+            }
+            if let Some(owner) = parsed.token.as_ref().and_then(|token| directory.owner_of_token(token)) {
+                interns.push(owner.as_str());
+            }
         }
-        let first = self.store.find_same_message(message_id, &parsed.content_hash).await?;
-        Ok(first.map(decide::Duplicate::Processed))
+        interns.sort_unstable();
+        interns.dedup();
+        let since = decide::answer_window_start(self.store.clock().now()).timestamp_millis();
+        batch.answered_before = self.store.answers_since_for(&interns, since).await?;
+        Ok(())
+    }
+
+    /// Whether this message was seen before: in this fetch, or recorded
+    /// (as [`Processor::look_up_batch`] found).
+    fn duplicate(&self, parsed: &ParsedReply, batch: &mut BatchState) -> Option<decide::Duplicate> {
+        let message_id = parsed.message_id.as_ref()?;
+        let key = (message_id.clone(), parsed.content_hash.clone());
+        let first = batch.recorded_copies.get(&key).copied();
+        if !batch.seen.insert(key) {
+            return Some(decide::Duplicate::InBatch);
+        }
+        first.map(decide::Duplicate::Processed)
     }
 
     /// The intern whose message a bounce returns, found by the returned
@@ -311,20 +341,31 @@ impl Processor {
         from_us || parsed.headers.ours
     }
 
-    /// Whether the answers to this decision would exceed the per-sender
-    /// limit (a loop breaker: an auto-responder that slips through the
-    /// automatic-mail checks still gets a bounded number of answers).
-    async fn rate_limited(&self, decision: &Decision, batch: &mut BatchState) -> anyhow::Result<bool> {
-        let Some(intern) = decision.intern() else { return Ok(false) };
-        let limit = i64::from(self.settings.mail.max_answers_per_sender_per_hour);
+    /// Whether this decision's intern may be answered: how many answers
+    /// they were queued in the last hour is looked up (the store, and this
+    /// batch, whose writes the store does not see yet), and
+    /// [`decide::may_answer`] judges.
+    async fn may_answer(
+        &self,
+        decision: &Decision,
+        batch: &mut BatchState,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> anyhow::Result<bool> {
+        let Some(intern) = decision.intern() else { return Ok(true) };
+        let recorded = match batch.answered_before.get(intern.as_str()) {
+            Some(&count) => count,
+            None => {
+                let since = decide::answer_window_start(now).timestamp_millis();
+                self.store.answers_since(intern.as_str(), since).await?
+            }
+        };
         let in_batch = batch.answered.entry(intern.as_str().to_string()).or_insert(0);
-        let since = self.store.now_ms() - 3_600_000;
-        let before = self.store.answers_since(intern.as_str(), since).await?;
-        if before + *in_batch >= limit {
-            return Ok(true);
+        let allowed =
+            decide::may_answer(recorded + *in_batch, self.settings.mail.max_answers_per_sender_per_hour);
+        if allowed {
+            *in_batch += 1;
         }
-        *in_batch += 1;
-        Ok(false)
+        Ok(allowed)
     }
 
     /// Whether the session is closed (the list made, by the deadline's
@@ -357,6 +398,14 @@ struct BatchState {
     seen: HashSet<(String, String)>,
     /// Answers queued per intern in the batch.
     answered: HashMap<String, i64>,
+    /// (Message-ID, content hash) of the batch's messages recorded before
+    /// it, with the first recorded copy.
+    recorded_copies: HashMap<(String, String), i64>,
+    /// Answers queued in the hour before the batch, per intern it may
+    /// concern.
+    answered_before: HashMap<String, i64>,
+    /// The answers worded so far, queued together before the commit.
+    queued: Vec<crate::store::outbox::Queued>,
 }
 
 fn kind_name(kind: Kind) -> &'static str {

@@ -275,5 +275,20 @@ fn bounced_intern(parsed: &ParsedReply, directory: &Directory) -> Option<Email> 
         .find_map(|address| directory.represented_by(address).first().map(|e| (*e).clone()))
 }
 
+/// The loop breaker: whether an intern may get one more answer, given how
+/// many were queued for them in the hour before the message was decided
+/// (recorded ones and those of the batch being decided) and the limit
+/// (`mail.max_answers_per_sender_per_hour`). An auto-responder that slips
+/// through the automatic-mail checks still gets a bounded number of
+/// answers; the message itself is recorded and decided all the same.
+pub fn may_answer(answered_last_hour: i64, limit_per_hour: u32) -> bool {
+    answered_last_hour < i64::from(limit_per_hour)
+}
+
+/// The hour [`may_answer`] counts: answers queued at or after this instant.
+pub fn answer_window_start(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    now - chrono::Duration::hours(1)
+}
+
 #[cfg(test)]
 mod tests;

@@ -288,3 +288,13 @@ fn the_intern_found_by_the_returned_message_id_wins_over_the_report() {
     let decision = decide(&parsed, Context { bounced_intern: Some(&found), ..f.context() });
     assert_eq!(decision, Decision::Bounce { intern: Some(found.clone()) });
 }
+
+#[test]
+fn the_loop_breaker_allows_answers_up_to_the_hourly_limit() {
+    assert!(super::may_answer(0, 5));
+    assert!(super::may_answer(4, 5));
+    assert!(!super::may_answer(5, 5));
+    assert!(!super::may_answer(1, 0), "a limit of 0 answers nobody");
+    let now = chrono::Utc::now();
+    assert_eq!(now - super::answer_window_start(now), chrono::Duration::hours(1));
+}

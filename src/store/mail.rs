@@ -223,6 +223,60 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::find_same_message`] for a whole batch at once: the first
+    /// recorded message of each (Message-ID, content hash) pair that has
+    /// one, in one query.
+    pub async fn same_messages(
+        &self,
+        pairs: &[(&str, &str)],
+    ) -> anyhow::Result<std::collections::HashMap<(String, String), i64>> {
+        if pairs.is_empty() {
+            return Ok(Default::default());
+        }
+        let ids: Vec<&str> = pairs.iter().map(|(id, _)| *id).collect();
+        let sql = format!(
+            "SELECT message_id, content_hash, MIN(id) FROM messages WHERE message_id IN ({}) \
+             GROUP BY message_id, content_hash",
+            placeholders(1, ids.len())
+        );
+        let rows =
+            ids.iter().fold(sqlx::query(&sql), |query, id| query.bind(*id)).fetch_all(self.pool()).await?;
+        let wanted: std::collections::HashSet<(&str, &str)> = pairs.iter().copied().collect();
+        let mut found = std::collections::HashMap::new();
+        for row in &rows {
+            let (id, hash): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+            if wanted.contains(&(id.as_str(), hash.as_str())) {
+                found.insert((id, hash), row.try_get(2)?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// [`Store::answers_since`] for several interns at once, in one query;
+    /// every intern asked for is in the map, with 0 if none.
+    pub async fn answers_since_for(
+        &self,
+        interns: &[&str],
+        since_ms: i64,
+    ) -> anyhow::Result<std::collections::HashMap<String, i64>> {
+        let mut counts: std::collections::HashMap<String, i64> =
+            interns.iter().map(|intern| (intern.to_string(), 0)).collect();
+        if interns.is_empty() {
+            return Ok(counts);
+        }
+        let sql = format!(
+            "SELECT intern_email, COUNT(*) FROM outbox WHERE created_at >= $1 AND answers_message IS NOT NULL \
+             AND intern_email IN ({}) GROUP BY intern_email",
+            placeholders(2, interns.len())
+        );
+        let query =
+            interns.iter().fold(sqlx::query(&sql).bind(since_ms), |query, intern| query.bind(*intern));
+        for row in query.fetch_all(self.pool()).await? {
+            counts.insert(row.try_get(0)?, row.try_get(1)?);
+        }
+        Ok(counts)
+    }
+
     /// How many answers went to this intern's addresses since `since_ms`,
     /// for the per-sender rate limit.
     pub async fn answers_since(&self, intern_email: &str, since_ms: i64) -> anyhow::Result<i64> {
@@ -330,4 +384,10 @@ impl Store {
             messages: count("SELECT COUNT(*) FROM messages").await?,
         })
     }
+}
+
+/// `$first, $first+1, …`: `count` numbered placeholders, which both
+/// SQLite and PostgreSQL read.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }

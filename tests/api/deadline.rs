@@ -76,19 +76,17 @@ async fn a_rush_still_being_read_when_the_deadline_passes_counts_in_full() {
     let daemon = app.start_daemon_on(&clock).await;
     // The deadline passes once the daemon has decided its first batch:
     // most of the rush is fetched after it.
-    let started = std::time::Instant::now();
     let store = app.app.store().await;
-    let mut backlog = 0;
-    while backlog == 0 {
-        let decided = recorded(&store).await;
-        if decided > 0 {
-            advance_past(&clock, deadline, chrono::Duration::seconds(10));
-            backlog = repliers.len() as i64 - decided;
-            assert!(backlog > 0, "the daemon read the whole rush before the deadline: no backlog to test");
-        }
-        assert!(started.elapsed() < std::time::Duration::from_secs(120), "the daemon decided nothing");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    let (within, every) = (std::time::Duration::from_secs(120), std::time::Duration::from_millis(5));
+    let decided = eventually("a first decision", within, every, || async {
+        Some(recorded(&store).await).filter(|&n| n > 0)
+    })
+    .await;
+    advance_past(&clock, deadline, chrono::Duration::seconds(10));
+    assert!(
+        decided < repliers.len() as i64,
+        "the daemon read the whole rush before the deadline: no backlog to test"
+    );
     let refs: Vec<&Replier> = repliers.iter().collect();
     check_counted(&app, &refs, &[], Once::Exactly).await;
     daemon.stop().await;
@@ -119,11 +117,11 @@ async fn a_refused_login_at_the_deadline_holds_the_list_until_it_is_fixed() {
     // An hour later, still held: told again.
     clock.advance(chrono::Duration::minutes(61));
     let count_held = || app.mailbox(REFERENT).iter().filter(|raw| held(&subject_and_text(raw).0, "")).count();
-    let started = std::time::Instant::now();
-    while count_held() < 2 {
-        assert!(started.elapsed() < std::time::Duration::from_secs(60), "no second alert after an hour");
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    let every = std::time::Duration::from_millis(200);
+    eventually("a second alert after an hour", std::time::Duration::from_secs(60), every, || async {
+        (count_held() >= 2).then_some(())
+    })
+    .await;
     assert!(app.mailbox(ARS).is_empty(), "the list left while the mailbox could not be read");
 
     // The referent fixes the password: the list leaves, once.

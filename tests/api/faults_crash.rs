@@ -67,30 +67,22 @@ async fn check_decided_once(app: &MailApp) {
     assert!(rows.iter().all(|r| r.verdict == "confirmed"), "{rows:#?}");
 }
 
-/// Every intern received exactly one answer.
-fn check_answered_once(app: &MailApp) {
-    for intern in PLAIN_INTERNS {
-        let ids = app.received_ids(intern);
-        assert_eq!(ids.len(), 1, "{intern} received {ids:?}\n{}", app.daemon_logs());
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_after_fetch_decides_and_answers_once() {
     let app = crash_then_restart("after_fetch").await;
-    check_answered_once(&app);
+    app.check_each_answered_once(&PLAIN_INTERNS).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_after_commit_decides_and_answers_once() {
     let app = crash_then_restart("after_commit").await;
-    check_answered_once(&app);
+    app.check_each_answered_once(&PLAIN_INTERNS).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_before_move_decides_and_answers_once() {
     let app = crash_then_restart("before_move").await;
-    check_answered_once(&app);
+    app.check_each_answered_once(&PLAIN_INTERNS).await;
 }
 
 /// The one documented window: the server accepted the answer, the daemon

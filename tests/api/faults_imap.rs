@@ -6,16 +6,6 @@
 use crate::mail_helpers::*;
 
 /// One confirmed row and one answer per intern.
-async fn check_once(app: &MailApp, interns: &[&str]) {
-    let rows = app.decided().await;
-    for intern in interns {
-        let confirmed =
-            rows.iter().filter(|r| r.intern.as_deref() == Some(intern) && r.verdict == "confirmed").count();
-        assert_eq!(confirmed, 1, "{intern} decided {confirmed} times: {rows:#?}");
-        assert_eq!(app.mailbox(intern).len(), 1, "{intern} was not answered once");
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dovecot_restarted_during_idle_the_daemon_comes_back() {
     let mut app = spawn_mail_app(&paris_time(chrono::Duration::days(30))).await;
@@ -27,11 +17,8 @@ async fn dovecot_restarted_during_idle_the_daemon_comes_back() {
     // The daemon now waits in IDLE.
     tokio::task::block_in_place(|| app.stack.restart_dovecot()).expect("Dovecot restarts");
     app.deliver_valid_reply(after).await;
-    app.wait_until_settled(2).await;
-    app.wait_for_empty_inbox();
-    daemon.stop().await;
-    app.wait_for_postfix_idle();
-    check_once(&app, &[before, after]).await;
+    app.settle_and_stop(daemon, 2).await;
+    app.check_each_answered_once(&[before, after]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,19 +36,22 @@ async fn a_server_without_idle_move_or_uidplus_is_served_once() {
     app.wait_until_settled(4).await;
     // Without UIDPLUS the messages are copied away and flagged \Deleted
     // (an EXPUNGE could remove another client's deletions).
-    for _ in 0..240 {
-        let processed = app.stack.messages_in(BOT, "choixbot-processed").len();
-        if processed == 4
-            && app.stack.flagged_deleted_in(BOT, "INBOX") == app.stack.messages_in(BOT, "INBOX").len()
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
+    let every = std::time::Duration::from_millis(250);
+    eventually(
+        "4 messages copied away and the INBOX's all flagged",
+        std::time::Duration::from_secs(60),
+        every,
+        || async {
+            let processed = app.stack.messages_in(BOT, "choixbot-processed").len();
+            let inbox = app.stack.messages_in(BOT, "INBOX").len();
+            (processed == 4 && app.stack.flagged_deleted_in(BOT, "INBOX") == inbox).then_some(())
+        },
+    )
+    .await;
     daemon.stop().await;
     app.wait_for_postfix_idle();
-    check_once(&app, &PLAIN_INTERNS).await;
-    check_once(&app, &["hugo.thomas93@outlook.fr"]).await;
+    app.check_each_answered_once(&PLAIN_INTERNS).await;
+    app.check_each_answered_once(&["hugo.thomas93@outlook.fr"]).await;
     let processed = app.stack.messages_in(BOT, "choixbot-processed");
     assert_eq!(processed.len(), 4, "the messages were not copied to the processed folder");
     let left = app.stack.messages_in(BOT, "INBOX").len();
@@ -99,13 +89,10 @@ async fn a_uidvalidity_change_decides_nothing_twice() {
     app.wait_for(BOT, 5);
 
     let daemon = app.start_daemon().await;
-    app.wait_until_settled(5).await;
-    app.wait_for_empty_inbox();
-    daemon.stop().await;
+    app.settle_and_stop(daemon, 5).await;
     let new = store.position("INBOX").await.unwrap().unwrap().uidvalidity;
     assert_ne!(old, new, "the test did not change the UIDVALIDITY");
-    app.wait_for_postfix_idle();
-    check_once(&app, &PLAIN_INTERNS).await;
+    app.check_each_answered_once(&PLAIN_INTERNS).await;
     let rows = app.decided().await;
     let ignored =
         rows.iter().filter(|r| r.verdict == "ignored" && r.reasons.contains("already processed")).count();

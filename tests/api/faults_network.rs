@@ -36,16 +36,6 @@ async fn deliver_big_then_small(app: &MailApp) -> [&'static str; 2] {
     [big, small]
 }
 
-async fn check_once(app: &MailApp, interns: &[&str]) {
-    let rows = app.decided().await;
-    assert_eq!(rows.len(), interns.len(), "{rows:#?}");
-    for intern in interns {
-        let decided = rows.iter().filter(|r| r.intern.as_deref() == Some(intern)).count();
-        assert_eq!(decided, 1, "{intern}: {rows:#?}");
-        assert_eq!(app.mailbox(intern).len(), 1, "{intern} was not answered once");
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silently_dead_imap_connection_is_detected_by_the_timeout() {
     // Without IDLE the daemon polls with NOOP, which the timeout bounds.
@@ -61,11 +51,9 @@ async fn a_silently_dead_imap_connection_is_detected_by_the_timeout() {
 
     proxy.drop_packets_of_open_connections();
     app.deliver_valid_reply(after).await;
-    app.wait_until_settled(2).await;
-    daemon.stop().await;
+    app.settle_and_stop(daemon, 2).await;
     assert!(proxy.connections() > connections, "the daemon never reconnected");
-    app.wait_for_postfix_idle();
-    check_once(&app, &[before, after]).await;
+    app.check_each_answered_once(&[before, after]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,12 +66,9 @@ async fn a_connection_cut_during_fetch_is_fetched_again_once() {
     proxy.cut_next_transfer_after(1024 * 1024);
 
     let daemon = app.start_daemon().await;
-    app.wait_until_settled(2).await;
-    app.wait_for_empty_inbox();
-    daemon.stop().await;
+    app.settle_and_stop(daemon, 2).await;
     assert!(proxy.connections() >= 2, "the cut did not happen: the test aimed wrong");
-    app.wait_for_postfix_idle();
-    check_once(&app, &[big, small]).await;
+    app.check_each_answered_once(&[big, small]).await;
 }
 
 /// Dovecot restarted while it is sending a FETCH: the proxy holds the
@@ -107,12 +92,9 @@ async fn dovecot_restarted_during_a_fetch_the_message_is_fetched_again_once() {
     tokio::task::block_in_place(|| app.stack.restart_dovecot()).expect("Dovecot restarts");
     proxy.release();
 
-    app.wait_until_settled(2).await;
-    app.wait_for_empty_inbox();
-    daemon.stop().await;
+    app.settle_and_stop(daemon, 2).await;
     assert!(proxy.connections() >= 2, "the daemon never reconnected");
-    app.wait_for_postfix_idle();
-    check_once(&app, &[big, small]).await;
+    app.check_each_answered_once(&[big, small]).await;
 }
 
 /// Regression: a connection that died without a FIN during IDLE was only
@@ -135,9 +117,7 @@ async fn a_connection_that_dies_silently_during_idle_is_noticed() {
     // The daemon idles; its connection now drops every packet.
     proxy.drop_packets_of_open_connections();
     app.deliver_valid_reply(after).await;
-    app.wait_until_settled(2).await;
-    daemon.stop().await;
+    app.settle_and_stop(daemon, 2).await;
     assert!(proxy.connections() > connections, "the daemon never reconnected");
-    app.wait_for_postfix_idle();
-    check_once(&app, &[before, after]).await;
+    app.check_each_answered_once(&[before, after]).await;
 }

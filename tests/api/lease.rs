@@ -7,7 +7,7 @@
 //! one machine; on PostgreSQL they share the server, as two machines would.
 
 use std::process::Child;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use choixbot::clock::OFFSET_VARIABLE;
 use choixbot::lease;
@@ -40,11 +40,11 @@ fn signal(child: &Child, signal: &str) {
 /// Waits (up to 60 s) until `n` replies are recorded.
 async fn wait_for_recorded(app: &MailApp, n: i64) {
     let store = app.app.store().await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while recorded(&store).await < n {
-        assert!(Instant::now() < deadline, "{n} replies were never recorded\n{}", app.daemon_logs());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let recorded = poll_until(Duration::from_secs(60), Duration::from_millis(20), || async {
+        (recorded(&store).await >= n).then_some(())
+    })
+    .await;
+    assert!(recorded.is_some(), "{n} replies were never recorded\n{}", app.daemon_logs());
 }
 
 /// Starts `first`, waits until it holds the lease, then starts `second`

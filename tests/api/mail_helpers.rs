@@ -12,6 +12,7 @@ use choixbot::settings::Settings;
 use mailstack::MailStack;
 
 use crate::helpers::{spawn_app, TestApp};
+pub use crate::stacks::{eventually, eventually_blocking, poll_until};
 
 /// The mailbox choixbot reads, and its address.
 pub const BOT: &str = "choix@asso.example";
@@ -50,16 +51,7 @@ pub fn paris_time(offset: chrono::Duration) -> String {
 }
 
 pub async fn spawn_mail_app(deadline: &str) -> MailApp {
-    let stack = tokio::task::spawn_blocking(MailStack::start)
-        .await
-        .unwrap()
-        .unwrap_or_else(|error| panic!("cannot start the mail stack (Dovecot + Postfix): {error:#}"));
-    let app = spawn_app().await;
-    let mail_app = MailApp { app, stack };
-    mail_app.write_config(deadline);
-    mail_app.app.import_sample("posts", "posts.csv");
-    mail_app.app.import_sample("interns", "interns.csv");
-    mail_app
+    spawn_mail_app_on(MailStack::builder(), deadline).await
 }
 
 impl MailApp {
@@ -300,13 +292,13 @@ impl MailApp {
 
     /// Waits (up to 90 s) until `status --json` satisfies `done`.
     pub async fn wait_for_status(&self, what: &str, done: impl Fn(&serde_json::Value) -> bool) {
-        for _ in 0..180 {
-            if done(&self.status_json()) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+        let reached = poll_until(Duration::from_secs(90), Duration::from_millis(250), || async {
+            done(&self.status_json()).then_some(())
+        })
+        .await;
+        if reached.is_none() {
+            panic!("never reached: {what}\n{}\n{}", self.status_json(), self.daemon_logs());
         }
-        panic!("never reached: {what}\n{}\n{}", self.status_json(), self.daemon_logs());
     }
 
     /// Waits until `n` messages are recorded and nothing is left pending in
@@ -341,24 +333,10 @@ impl MailApp {
         self.mailbox(address).iter().map(|raw| header(raw, "Message-ID").unwrap_or_default()).collect()
     }
 
-    /// Waits until Postfix has finished with every message it accepted
-    /// (each `message-id=` line of the log has its `removed` line), so that
-    /// a mailbox count is final.
+    /// Waits until Postfix has finished with every message it accepted, so
+    /// that a mailbox count is final.
     pub fn wait_for_postfix_idle(&self) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            let log = std::fs::read_to_string(self.stack.maillog_path()).unwrap_or_default();
-            let accepted =
-                log.lines().filter(|l| l.contains("cleanup[") && l.contains("message-id=")).count();
-            let removed = log.lines().filter(|l| l.contains("qmgr[") && l.ends_with(": removed")).count();
-            if accepted == removed {
-                return;
-            }
-            if std::time::Instant::now() > deadline {
-                panic!("Postfix still has {} message(s) queued:\n{log}", accepted - removed);
-            }
-            tokio::task::block_in_place(|| std::thread::sleep(Duration::from_millis(100)));
-        }
+        crate::stacks::wait_for_postfix_idle(&self.stack);
     }
 }
 
@@ -417,22 +395,18 @@ impl MailApp {
 
     /// Waits until choixbot's INBOX is empty (everything moved away).
     pub fn wait_for_empty_inbox(&self) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while !self.stack.messages_in(BOT, "INBOX").is_empty() {
-            if std::time::Instant::now() > deadline {
-                panic!("the INBOX was never emptied\n{}", self.daemon_logs());
-            }
-            tokio::task::block_in_place(|| std::thread::sleep(Duration::from_millis(100)));
-        }
+        eventually_blocking(
+            "choixbot's INBOX to be emptied",
+            Duration::from_secs(60),
+            Duration::from_millis(100),
+            || self.stack.messages_in(BOT, "INBOX").is_empty().then_some(()),
+        );
     }
 }
 
 /// [`spawn_mail_app`] on a stack built with fault options.
 pub async fn spawn_mail_app_on(builder: mailstack::MailStackBuilder, deadline: &str) -> MailApp {
-    let stack = tokio::task::spawn_blocking(move || builder.start())
-        .await
-        .unwrap()
-        .unwrap_or_else(|error| panic!("cannot start the mail stack (Dovecot + Postfix): {error:#}"));
+    let stack = crate::stacks::start(builder).await;
     let mail_app = MailApp { app: spawn_app().await, stack };
     mail_app.write_config(deadline);
     mail_app.app.import_sample("posts", "posts.csv");
@@ -484,13 +458,13 @@ impl MailApp {
         what: &str,
         done: impl Fn(&[(String, i64, Option<String>)]) -> bool,
     ) {
-        for _ in 0..240 {
-            if done(&self.outbox_to(address).await) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+        let reached = poll_until(Duration::from_secs(60), Duration::from_millis(250), || async {
+            done(&self.outbox_to(address).await).then_some(())
+        })
+        .await;
+        if reached.is_none() {
+            panic!("never reached: {what}: {:?}\n{}", self.outbox_to(address).await, self.daemon_logs());
         }
-        panic!("never reached: {what}: {:?}\n{}", self.outbox_to(address).await, self.daemon_logs());
     }
 }
 
@@ -532,4 +506,36 @@ pub fn list_attachment(list: &[u8], extension: &str) -> Vec<u8> {
         .contents()
         .to_vec();
     attachment
+}
+
+impl MailApp {
+    /// The end of a scenario: waits until `n` messages are recorded, every
+    /// answer sent and choixbot's INBOX done with, stops `daemon`, then waits
+    /// until Postfix has delivered every answer, so that counts are final.
+    pub async fn settle_and_stop(&self, daemon: RunningDaemon, n: i64) {
+        self.wait_until_settled(n).await;
+        // Moved away, or (on a server without UIDPLUS) copied away and
+        // flagged \Deleted.
+        let what = "every message of choixbot's INBOX moved away";
+        eventually_blocking(what, Duration::from_secs(60), Duration::from_millis(100), || {
+            let left = self.stack.messages_in(BOT, "INBOX").len();
+            (self.stack.flagged_deleted_in(BOT, "INBOX") == left).then_some(())
+        });
+        daemon.stop().await;
+        self.wait_for_postfix_idle();
+    }
+
+    /// Each of `interns` has exactly one recorded message, confirmed, and
+    /// received exactly one answer.
+    pub async fn check_each_answered_once(&self, interns: &[&str]) {
+        let rows = self.decided().await;
+        for intern in interns {
+            let theirs: Vec<&DecidedRow> =
+                rows.iter().filter(|r| r.intern.as_deref() == Some(intern)).collect();
+            assert_eq!(theirs.len(), 1, "{intern} was decided {} times: {rows:#?}", theirs.len());
+            assert_eq!(theirs[0].verdict, "confirmed", "{intern}: {rows:#?}");
+            let answers = self.received_ids(intern);
+            assert_eq!(answers.len(), 1, "{intern} received {answers:?}\n{}", self.daemon_logs());
+        }
+    }
 }

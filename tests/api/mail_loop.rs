@@ -190,7 +190,7 @@ async fn check_answers(app: &MailApp, cast: &Cast) {
         s.starts_with("Re:") && t.contains("usurpateur@ailleurs.example")
     });
     // Wait until all seven messages are recorded, then check the silences.
-    wait_for_status(app, |json| json["mail"]["messages"].as_i64() == Some(7)).await;
+    app.wait_for_status("7 messages recorded", |json| json["mail"]["messages"].as_i64() == Some(7)).await;
     assert!(app.mailbox("inconnu@ailleurs.example").is_empty(), "a stranger got an answer");
     assert!(app.mailbox("usurpateur@ailleurs.example").is_empty(), "an impostor got an answer");
     assert_eq!(app.mailbox(cast.on_leave.email.as_str()).len(), 1, "an auto-reply got an answer");
@@ -226,17 +226,6 @@ fn check_follow_up(app: &MailApp, cast: &Cast, json: &serde_json::Value) {
         format!("{}: {} <{}>", cast.bounced.rank, cast.bounced.full_name(), cast.bounced.email);
     assert!(text.contains("To follow up:") && text.contains(&bounced_line), "{text}");
     assert!(text.contains("choixbot audit inconnu@ailleurs.example --raw"), "{text}");
-}
-
-async fn wait_for_status(app: &MailApp, done: impl Fn(&serde_json::Value) -> bool) {
-    for _ in 0..120 {
-        let json: serde_json::Value = serde_json::from_str(&app.app.ok(&["status", "--json"])).unwrap();
-        if done(&json) {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    }
-    panic!("the status never reached the expected state: {}", app.app.ok(&["status", "--json"]));
 }
 
 /// The CSV attached to the ARS email agrees with `allocate --json`.

@@ -10,24 +10,68 @@ use mailstack::{MailStack, BASIC_IMAP_CAPABILITY};
 
 use crate::other_client::OtherClient;
 
-const USER: &str = "choix@asso.example";
 const PROCESSED: &str = "choixbot-processed";
 const DELIVERY: Duration = Duration::from_secs(30);
 
-fn settings(stack: &MailStack, security: Security) -> ImapSettings {
+/// choixbot's mailbox on a stack: on the shared one, an address of its
+/// own; on a stack of the test's own (for a fault option), the usual one.
+struct Account {
+    /// The stack.
+    stack: Stack,
+    /// The IMAP user, which is also the address replies go to.
+    user: String,
+}
+
+enum Stack {
+    Shared(&'static MailStack),
+    Own(MailStack),
+}
+
+impl Account {
+    /// A mailbox of its own on the shared stack.
+    async fn shared() -> Self {
+        let user = crate::stacks::unique_address("choix", "asso.example");
+        Self { stack: Stack::Shared(crate::stacks::shared().await), user }
+    }
+
+    /// choix@asso.example on a stack with `builder`'s options.
+    async fn own(builder: mailstack::MailStackBuilder) -> Self {
+        Self { stack: Stack::Own(crate::stacks::start(builder).await), user: "choix@asso.example".into() }
+    }
+
+    /// The address an intern replies to: the user with a plus part.
+    fn plus_address(&self) -> String {
+        let (local, domain) = self.user.split_once('@').unwrap();
+        format!("{local}+TOKEN@{domain}")
+    }
+}
+
+impl std::ops::Deref for Account {
+    type Target = MailStack;
+
+    fn deref(&self) -> &MailStack {
+        match &self.stack {
+            Stack::Shared(stack) => stack,
+            Stack::Own(stack) => stack,
+        }
+    }
+}
+
+fn settings(stack: &Account, security: Security) -> ImapSettings {
     let (host, port) = match security {
         Security::Tls => ("127.0.0.1", stack.imaps_port()),
         Security::Starttls => ("localhost", stack.imap_port()),
         Security::None => ("127.0.0.1", stack.imap_port()),
     };
-    // The password is read from a file at each login, as the daemon does.
-    let password_file = stack.dir().join("imap-password");
+    // The password is read from a file at each login, as the daemon does;
+    // one file per user, since a test may write a wrong one.
+    let password_file = stack.dir().join(format!("imap-password-{}", stack.user));
     std::fs::write(&password_file, stack.password()).unwrap();
     ImapSettings {
         host: host.into(),
         port,
         security,
-        username: USER.into(),
+        username: stack.user.clone(),
         auth: Default::default(),
         password_env: "UNUSED".into(),
         password_file: Some(password_file),
@@ -41,32 +85,29 @@ fn settings(stack: &MailStack, security: Security) -> ImapSettings {
     }
 }
 
-fn start(builder: mailstack::MailStackBuilder) -> MailStack {
-    builder.start().expect("the mail stack (Dovecot + Postfix) must start")
-}
-
-/// Sends a message to `USER` (through a plus address, as interns reply)
-/// and waits until it is in the Maildir.
-fn deliver(stack: &MailStack, subject: &str) -> Vec<u8> {
+/// Sends a message to the account (through a plus address, as interns
+/// reply) and waits until it is in the Maildir.
+fn deliver(stack: &Account, subject: &str) -> Vec<u8> {
+    let to = stack.plus_address();
     let raw = format!(
-        "From: interne@gmail.com\r\nTo: choix+TOKEN@asso.example\r\nSubject: {subject}\r\n\
+        "From: interne@gmail.com\r\nTo: {to}\r\nSubject: {subject}\r\n\
          Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
          1) 1234\r\n2) 5678 – Bichat, été\r\n"
     )
     .into_bytes();
-    let before = stack.messages(USER).len();
-    stack.send("interne@gmail.com", &["choix+TOKEN@asso.example"], &raw).unwrap();
-    stack.wait_for_messages(USER, before + 1, DELIVERY).unwrap();
+    let before = stack.messages(&stack.user).len();
+    stack.send("interne@gmail.com", &[&to], &raw).unwrap();
+    stack.wait_for_messages(&stack.user, before + 1, DELIVERY).unwrap();
     raw
 }
 
-async fn connect(stack: &MailStack, security: Security) -> Mailbox {
+async fn connect(stack: &Account, security: Security) -> Mailbox {
     Mailbox::connect(&settings(stack, security), None).await.expect("IMAP connect and login")
 }
 
 #[tokio::test]
 async fn imap_over_implicit_tls_with_the_stack_ca_reads_the_inbox() {
-    let stack = start(MailStack::builder());
+    let stack = Account::shared().await;
     deliver(&stack, "tls");
     let mut mailbox = connect(&stack, Security::Tls).await;
     let state = mailbox.select("INBOX").await.unwrap();
@@ -77,7 +118,7 @@ async fn imap_over_implicit_tls_with_the_stack_ca_reads_the_inbox() {
 
 #[tokio::test]
 async fn imap_over_starttls_and_over_plain_reads_the_inbox() {
-    let stack = start(MailStack::builder());
+    let stack = Account::shared().await;
     deliver(&stack, "starttls");
     for security in [Security::Starttls, Security::None] {
         let mut mailbox = connect(&stack, security).await;
@@ -89,11 +130,11 @@ async fn imap_over_starttls_and_over_plain_reads_the_inbox() {
 
 #[tokio::test]
 async fn a_wrong_password_gives_the_login_error() {
-    let stack = start(MailStack::builder());
+    let stack = Account::shared().await;
     let settings = settings(&stack, Security::Tls);
     std::fs::write(settings.password_file.as_ref().unwrap(), "wrong").unwrap();
     let error = Mailbox::connect(&settings, None).await.err().expect("login must fail");
-    let expected = format!("IMAP login failed for {USER} on 127.0.0.1:{}", stack.imaps_port());
+    let expected = format!("IMAP login failed for {} on 127.0.0.1:{}", stack.user, stack.imaps_port());
     assert!(format!("{error:#}").contains(&expected), "{error:#}");
     // It will not heal by itself: the daemon tells the referents.
     let refusal = choixbot::mailbox::refusal(&error).expect("a refused login is a refusal");
@@ -102,7 +143,7 @@ async fn a_wrong_password_gives_the_login_error() {
 
 #[tokio::test]
 async fn a_missing_folder_is_a_refusal_that_names_it() {
-    let stack = start(MailStack::builder());
+    let stack = Account::shared().await;
     let mut mailbox = connect(&stack, Security::Tls).await;
     let error = mailbox.select("Réponses").await.expect_err("no such folder");
     assert!(format!("{error:#}").contains("cannot select the IMAP folder \"Réponses\""), "{error:#}");
@@ -117,7 +158,7 @@ async fn a_missing_folder_is_a_refusal_that_names_it() {
 
 #[tokio::test]
 async fn a_server_that_is_not_there_gives_the_connect_error() {
-    let stack = start(MailStack::builder());
+    let stack = Account::shared().await;
     // A port nobody listens on: bound, then released.
     let mut settings = settings(&stack, Security::None);
     settings.port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -128,7 +169,7 @@ async fn a_server_that_is_not_there_gives_the_connect_error() {
 
 #[tokio::test]
 async fn fetch_after_returns_only_the_new_uids_with_the_bytes_intact() {
-    let stack = start(MailStack::builder());
+    let stack = Account::shared().await;
     let first = deliver(&stack, "first");
     let second = deliver(&stack, "second");
     let mut mailbox = connect(&stack, Security::Tls).await;
@@ -147,7 +188,7 @@ async fn fetch_after_returns_only_the_new_uids_with_the_bytes_intact() {
 
 /// Delivers two messages, moves the first to the processed folder, and
 /// returns how the move was done.
-async fn move_first_of_two(stack: &MailStack) -> (Moved, Mailbox) {
+async fn move_first_of_two(stack: &Account) -> (Moved, Mailbox) {
     deliver(stack, "to move");
     deliver(stack, "to keep");
     let mut mailbox = connect(stack, Security::Tls).await;
@@ -171,33 +212,33 @@ fn subjects(messages: &[Vec<u8>]) -> Vec<String> {
 
 #[tokio::test]
 async fn move_to_uses_move_and_the_message_leaves_the_inbox() {
-    let stack = start(MailStack::builder());
+    let stack = Account::shared().await;
     let (moved, mailbox) = move_first_of_two(&stack).await;
     assert!(mailbox.capabilities().move_command);
     assert_eq!(moved, Moved::Moved);
-    assert_eq!(subjects(&stack.messages_in(USER, PROCESSED)), vec!["to move"]);
-    assert_eq!(subjects(&stack.messages_in(USER, "INBOX")), vec!["to keep"]);
+    assert_eq!(subjects(&stack.messages_in(&stack.user, PROCESSED)), vec!["to move"]);
+    assert_eq!(subjects(&stack.messages_in(&stack.user, "INBOX")), vec!["to keep"]);
 }
 
 #[tokio::test]
 async fn move_to_without_move_copies_flags_and_expunges_with_uidplus() {
     let capability = format!("{BASIC_IMAP_CAPABILITY} UIDPLUS");
-    let stack = start(MailStack::builder().imap_capability(&capability));
+    let stack = Account::own(MailStack::builder().imap_capability(&capability)).await;
     let (moved, mailbox) = move_first_of_two(&stack).await;
     assert!(!mailbox.capabilities().move_command && mailbox.capabilities().uidplus);
     assert_eq!(moved, Moved::Moved);
-    assert_eq!(subjects(&stack.messages_in(USER, PROCESSED)), vec!["to move"]);
-    assert_eq!(subjects(&stack.messages_in(USER, "INBOX")), vec!["to keep"]);
+    assert_eq!(subjects(&stack.messages_in(&stack.user, PROCESSED)), vec!["to move"]);
+    assert_eq!(subjects(&stack.messages_in(&stack.user, "INBOX")), vec!["to keep"]);
 }
 
 #[tokio::test]
 async fn move_to_without_uidplus_never_expunges() {
-    let stack = start(MailStack::builder().imap_capability(BASIC_IMAP_CAPABILITY));
+    let stack = Account::own(MailStack::builder().imap_capability(BASIC_IMAP_CAPABILITY)).await;
     let (moved, mut mailbox) = move_first_of_two(&stack).await;
     assert_eq!(moved, Moved::CopiedAndFlaggedDeleted);
-    assert_eq!(subjects(&stack.messages_in(USER, PROCESSED)), vec!["to move"]);
-    assert_eq!(stack.messages_in(USER, "INBOX").len(), 2, "no EXPUNGE without UIDPLUS");
-    assert_eq!(stack.flagged_deleted_in(USER, "INBOX"), 1);
+    assert_eq!(subjects(&stack.messages_in(&stack.user, PROCESSED)), vec!["to move"]);
+    assert_eq!(stack.messages_in(&stack.user, "INBOX").len(), 2, "no EXPUNGE without UIDPLUS");
+    assert_eq!(stack.flagged_deleted_in(&stack.user, "INBOX"), 1);
     // The copy stays below the daemon's position, which is what keeps it
     // from being read again (flags hide nothing, see the next test).
     let all = mailbox.fetch_after(0, 10).await.unwrap();
@@ -210,11 +251,11 @@ async fn move_to_without_uidplus_never_expunges() {
 /// way) before the daemon saw it was never decided.
 #[tokio::test]
 async fn fetch_after_returns_messages_another_client_flagged_deleted_or_seen() {
-    let stack = start(MailStack::builder());
+    let stack = Account::shared().await;
     deliver(&stack, "deleted");
     deliver(&stack, "seen");
     deliver(&stack, "untouched");
-    let mut other = OtherClient::connect(stack.imap_port(), USER, stack.password(), "INBOX").await;
+    let mut other = OtherClient::connect(stack.imap_port(), &stack.user, stack.password(), "INBOX").await;
     let uids = other.uids().await;
     other.add_flags(&uids[..1], "\\Deleted \\Seen").await.unwrap();
     other.add_flags(&uids[1..2], "\\Seen \\Flagged").await.unwrap();
@@ -234,7 +275,7 @@ async fn fetch_after_returns_messages_another_client_flagged_deleted_or_seen() {
 /// for the messages that are still there, on the same connection.
 #[tokio::test]
 async fn a_move_racing_another_clients_move_completes_on_the_same_connection() {
-    let stack = start(MailStack::builder());
+    let stack = Account::shared().await;
     // Ours first: a partial copy before the refusal would show as a
     // second copy once the move is tried again.
     deliver(&stack, "ours");
@@ -253,21 +294,21 @@ async fn a_move_racing_another_clients_move_completes_on_the_same_connection() {
     // `ours` has not been told of the expunge yet.
     let moved = ours.move_to(&uids, PROCESSED).await.expect("the move goes on despite the race");
     assert_eq!(moved, Moved::Moved);
-    assert_eq!(subjects(&stack.messages_in(USER, PROCESSED)), vec!["ours"]);
-    assert_eq!(subjects(&stack.messages_in(USER, "Autre")), vec!["taken by the other client"]);
-    assert!(stack.messages_in(USER, "INBOX").is_empty());
+    assert_eq!(subjects(&stack.messages_in(&stack.user, PROCESSED)), vec!["ours"]);
+    assert_eq!(subjects(&stack.messages_in(&stack.user, "Autre")), vec!["taken by the other client"]);
+    assert!(stack.messages_in(&stack.user, "INBOX").is_empty());
     assert!(ours.fetch_after(0, 10).await.expect("the connection is still usable").is_empty());
 }
 
 /// Waits for a change while a message is delivered: the delivery starts
 /// once the wait has had time to begin (if it had not, the change is
 /// reported at its start instead, which the assertions accept too).
-async fn wait_while_delivering(stack: &MailStack, mailbox: &mut Mailbox) -> Wake {
+async fn wait_while_delivering(stack: &Account, mailbox: &mut Mailbox) -> Wake {
     let deliver_later = async {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let raw = b"From: b@orange.fr\r\nTo: choix@asso.example\r\nSubject: wake\r\n\r\n1234\r\n";
+        let raw = format!("From: b@orange.fr\r\nTo: {}\r\nSubject: wake\r\n\r\n1234\r\n", stack.user);
         // A short blocking SMTP exchange; delivery itself is asynchronous.
-        stack.send("b@orange.fr", &[USER], raw).unwrap();
+        stack.send("b@orange.fr", &[&stack.user], raw.as_bytes()).unwrap();
     };
     let (wake, ()) = tokio::join!(mailbox.wait_for_change(Duration::from_secs(60)), deliver_later);
     wake.unwrap()
@@ -275,7 +316,7 @@ async fn wait_while_delivering(stack: &MailStack, mailbox: &mut Mailbox) -> Wake
 
 #[tokio::test]
 async fn idle_wakes_when_a_message_is_delivered() {
-    let stack = start(MailStack::builder());
+    let stack = Account::shared().await;
     let mut mailbox = connect(&stack, Security::Tls).await;
     assert!(mailbox.capabilities().idle);
     mailbox.select("INBOX").await.unwrap();
@@ -287,19 +328,19 @@ async fn idle_wakes_when_a_message_is_delivered() {
 
 #[tokio::test]
 async fn without_idle_the_wait_polls_and_the_message_is_fetched() {
-    let stack = start(MailStack::builder().imap_capability(BASIC_IMAP_CAPABILITY));
+    let stack = Account::own(MailStack::builder().imap_capability(BASIC_IMAP_CAPABILITY)).await;
     let mut mailbox = connect(&stack, Security::Tls).await;
     assert!(!mailbox.capabilities().idle);
     mailbox.select("INBOX").await.unwrap();
     wait_while_delivering(&stack, &mut mailbox).await;
-    stack.wait_for_messages(USER, 1, DELIVERY).unwrap();
+    stack.wait_for_messages(&stack.user, 1, DELIVERY).unwrap();
     mailbox.wait_for_change(Duration::from_secs(60)).await.unwrap();
     assert_eq!(mailbox.fetch_after(0, 10).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn mail_delivered_after_an_idle_ended_is_not_missed_by_fetch_after() {
-    let stack = start(MailStack::builder());
+    let stack = Account::shared().await;
     let mut mailbox = connect(&stack, Security::Tls).await;
     mailbox.select("INBOX").await.unwrap();
     // Nothing is delivered: the wait ends by its own timer, then DONE. A
@@ -312,7 +353,7 @@ async fn mail_delivered_after_an_idle_ended_is_not_missed_by_fetch_after() {
 
 #[tokio::test]
 async fn a_certificate_from_an_unknown_ca_is_refused() {
-    let stack = start(MailStack::builder());
+    let stack = Account::shared().await;
     let mut settings = settings(&stack, Security::Tls);
     settings.ca_file = String::new();
     let error = Mailbox::connect(&settings, None).await.err().expect("TLS must fail");
@@ -326,7 +367,7 @@ async fn a_certificate_from_an_unknown_ca_is_refused() {
 async fn a_self_signed_ca_true_certificate_given_as_ca_file_is_trusted() {
     // Regression: refused with `CaUsedAsEndEntity` even though it was the
     // very certificate given as ca_file.
-    let stack = start(MailStack::builder().self_signed_certificate());
+    let stack = Account::own(MailStack::builder().self_signed_certificate()).await;
     let mut mailbox = connect(&stack, Security::Tls).await;
     mailbox.select("INBOX").await.expect("the INBOX of a server with its own certificate");
     let mut starttls = connect(&stack, Security::Starttls).await;
@@ -346,7 +387,7 @@ fn openssl_fingerprint(pem: &std::path::Path) -> String {
 
 #[tokio::test]
 async fn a_certificate_is_pinned_by_its_fingerprint_without_a_file_and_a_refusal_gives_it() {
-    let stack = start(MailStack::builder().self_signed_certificate());
+    let stack = Account::own(MailStack::builder().self_signed_certificate()).await;
     let fingerprint = openssl_fingerprint(&stack.ca_pem_path());
     let mut settings = settings(&stack, Security::Tls);
     settings.ca_file = String::new();
@@ -364,7 +405,7 @@ async fn a_certificate_is_pinned_by_its_fingerprint_without_a_file_and_a_refusal
 #[tokio::test]
 async fn a_server_that_is_down_is_not_a_refusal() {
     // It comes back by itself: no alert, the daemon just reconnects.
-    let stack = start(MailStack::builder());
+    let stack = Account::shared().await;
     let mut settings = settings(&stack, Security::None);
     settings.port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let error = Mailbox::connect(&settings, None).await.err().expect("connect must fail");
@@ -376,7 +417,7 @@ async fn a_server_that_is_down_is_not_a_refusal() {
 /// a processed folder named in French stopped the daemon at start.
 #[tokio::test]
 async fn a_folder_named_in_french_is_created_and_used_in_modified_utf7() {
-    let stack = start(MailStack::builder());
+    let stack = Account::shared().await;
     deliver(&stack, "to move");
     let folder = "Choix traités";
     let mut mailbox = connect(&stack, Security::Tls).await;
@@ -386,6 +427,6 @@ async fn a_folder_named_in_french_is_created_and_used_in_modified_utf7() {
     let uids: Vec<u32> = mailbox.fetch_after(0, 10).await.unwrap().iter().map(|m| m.uid).collect();
     assert_eq!(mailbox.move_to(&uids, folder).await.unwrap(), Moved::Moved);
     // Dovecot's Maildir keeps the name as IMAP spells it.
-    assert_eq!(subjects(&stack.messages_in(USER, "Choix trait&AOk-s")), vec!["to move"]);
+    assert_eq!(subjects(&stack.messages_in(&stack.user, "Choix trait&AOk-s")), vec!["to move"]);
     assert_eq!(mailbox.select(folder).await.unwrap().exists, 1);
 }

@@ -35,4 +35,6 @@ mod outbox;
 mod personal_data;
 mod reply_golden;
 mod smtp;
+mod stacks;
+mod store_batch;
 mod web;

@@ -161,7 +161,7 @@ async fn setup() -> Setup {
 }
 
 async fn setup_on(clock: Clock) -> Setup {
-    let stack = MailStack::builder().oauth2_key(KEY).start().expect("the mail stack must start");
+    let stack = crate::stacks::start(MailStack::builder().oauth2_key(KEY)).await;
     let endpoint = Arc::new(Endpoint { valid_refresh: Mutex::new("rt-1".into()), ..Default::default() });
     let token_url = token_endpoint(endpoint.clone()).await;
     let dir = tempfile::tempdir().unwrap();

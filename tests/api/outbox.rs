@@ -42,7 +42,8 @@ fn transport(stack: &MailStack) -> SmtpTransport {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rows_whose_sent_mark_waits_for_the_write_lock_are_sent_once() {
-    let stack = MailStack::start().expect("the mail stack must start");
+    // interne.N@exemple.fr: addresses no other test of the binary uses.
+    let stack = crate::stacks::shared().await;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("choixbot.db").display());
     let store = Store::connect(&url).await.unwrap();
@@ -56,7 +57,7 @@ async fn rows_whose_sent_mark_waits_for_the_write_lock_are_sent_once() {
     let batch = daemon.begin_write().await.unwrap();
     let worker = Worker {
         store: store.clone(),
-        transport: transport(&stack),
+        transport: transport(stack),
         envelope_from: FROM.into(),
         retry: RetryPolicy::default(),
         concurrency: 4,
@@ -75,29 +76,9 @@ async fn rows_whose_sent_mark_waits_for_the_write_lock_are_sent_once() {
     let sent = draining.await.unwrap().unwrap();
     assert_eq!((sent.accepted, sent.deferred, sent.failed), (MESSAGES, 0, 0));
     assert!(store.due(100).await.unwrap().is_empty(), "every row is marked sent");
-    wait_for_postfix_idle(&stack);
+    crate::stacks::wait_for_postfix_idle(stack);
     for i in 0..MESSAGES {
         assert_eq!(stack.messages(&recipient(i)).len(), 1, "{} received a copy twice", recipient(i));
-    }
-}
-
-/// Waits until Postfix has delivered everything it accepted, so that a
-/// second copy would be in the mailbox by then.
-fn wait_for_postfix_idle(stack: &MailStack) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let log = std::fs::read_to_string(stack.maillog_path()).unwrap_or_default();
-        let accepted = log.lines().filter(|l| l.contains("cleanup[") && l.contains("message-id=")).count();
-        let removed = log.lines().filter(|l| l.contains("qmgr[") && l.ends_with(": removed")).count();
-        if accepted == removed {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "Postfix still has {} message(s) queued",
-            accepted - removed
-        );
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

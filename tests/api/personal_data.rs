@@ -182,11 +182,11 @@ async fn the_daemon_purges_once_the_retention_has_passed_since_the_close() {
     let kept = app.app.ok(&["purge"]);
     assert!(kept.contains("keeps the emails until"), "{kept}");
     clock.advance(chrono::Duration::days(31));
-    let started = std::time::Instant::now();
-    while bodies_left(&app).await != (0, 0) {
-        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the daemon did not purge");
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    let every = std::time::Duration::from_millis(200);
+    eventually("the daemon to purge the bodies", std::time::Duration::from_secs(60), every, || async {
+        (bodies_left(&app).await == (0, 0)).then_some(())
+    })
+    .await;
     daemon.stop().await;
 }
 

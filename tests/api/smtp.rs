@@ -51,10 +51,11 @@ async fn send(stack: &MailStack, security: Security, to: &str, raw: &[u8]) -> Se
 
 #[tokio::test]
 async fn a_message_sent_through_postfix_arrives_in_the_recipient_maildir() {
-    let stack = MailStack::start().expect("the mail stack must start");
+    let stack = crate::stacks::shared().await;
+    let intern = crate::stacks::unique_address("interne", "gmail.com");
     let raw = message("plain");
-    assert_eq!(send(&stack, Security::None, INTERN, &raw).await, SendOutcome::Accepted);
-    let delivered = stack.wait_for_messages(INTERN, 1, Duration::from_secs(30)).unwrap();
+    assert_eq!(send(stack, Security::None, &intern, &raw).await, SendOutcome::Accepted);
+    let delivered = stack.wait_for_messages(&intern, 1, Duration::from_secs(30)).unwrap();
     // The Maildir stores LF endings; the body, dot line included, is intact.
     let stored = String::from_utf8(delivered[0].clone()).unwrap();
     let sent = String::from_utf8(raw).unwrap().replace("\r\n", "\n");
@@ -63,10 +64,11 @@ async fn a_message_sent_through_postfix_arrives_in_the_recipient_maildir() {
 
 #[tokio::test]
 async fn smtp_over_starttls_and_implicit_tls_with_the_stack_ca_is_accepted() {
-    let stack = MailStack::start().expect("the mail stack must start");
-    assert_eq!(send(&stack, Security::Starttls, INTERN, &message("starttls")).await, SendOutcome::Accepted);
-    assert_eq!(send(&stack, Security::Tls, INTERN, &message("wrapper")).await, SendOutcome::Accepted);
-    assert_eq!(stack.wait_for_messages(INTERN, 2, Duration::from_secs(30)).unwrap().len(), 2);
+    let stack = crate::stacks::shared().await;
+    let intern = crate::stacks::unique_address("interne", "gmail.com");
+    assert_eq!(send(stack, Security::Starttls, &intern, &message("starttls")).await, SendOutcome::Accepted);
+    assert_eq!(send(stack, Security::Tls, &intern, &message("wrapper")).await, SendOutcome::Accepted);
+    assert_eq!(stack.wait_for_messages(&intern, 2, Duration::from_secs(30)).unwrap().len(), 2);
 }
 
 /// Regression: a server with its own self-signed certificate (CA:TRUE, from
@@ -74,7 +76,7 @@ async fn smtp_over_starttls_and_implicit_tls_with_the_stack_ca_is_accepted() {
 /// (`CaUsedAsEndEntity`), and every answer waited in the outbox for ever.
 #[tokio::test]
 async fn a_server_with_its_own_self_signed_certificate_is_trusted_as_ca_file_or_by_fingerprint() {
-    let stack = MailStack::builder().self_signed_certificate().start().expect("the mail stack must start");
+    let stack = crate::stacks::start(MailStack::builder().self_signed_certificate()).await;
     let sent = |settings: SmtpSettings, subject: &'static str| async move {
         let transport = SmtpTransport::new(&settings, None).unwrap();
         transport.send_raw(FROM, &[INTERN.to_string()], &message(subject)).await
@@ -118,15 +120,14 @@ async fn a_server_with_its_own_self_signed_certificate_is_trusted_as_ca_file_or_
 
 #[tokio::test]
 async fn a_rejected_recipient_is_a_permanent_failure() {
-    let stack =
-        MailStack::builder().reject_recipient("ferme@orange.fr").start().expect("the mail stack must start");
+    let stack = crate::stacks::start(MailStack::builder().reject_recipient("ferme@orange.fr")).await;
     let outcome = send(&stack, Security::None, "ferme@orange.fr", &message("rejected")).await;
     assert!(matches!(&outcome, SendOutcome::Permanent(text) if text.contains("554")), "{outcome:?}");
 }
 
 #[tokio::test]
 async fn a_refused_connection_is_a_transient_failure() {
-    let mut stack = MailStack::start().expect("the mail stack must start");
+    let mut stack = crate::stacks::start(MailStack::builder()).await;
     stack.stop_smtp();
     let outcome = send(&stack, Security::None, INTERN, &message("refused")).await;
     assert!(matches!(outcome, SendOutcome::Transient(_)), "{outcome:?}");
@@ -137,8 +138,7 @@ async fn a_refused_connection_is_a_transient_failure() {
 
 #[tokio::test]
 async fn a_deferred_recipient_is_a_transient_failure() {
-    let stack =
-        MailStack::builder().defer_recipient("plein@orange.fr").start().expect("the mail stack must start");
+    let stack = crate::stacks::start(MailStack::builder().defer_recipient("plein@orange.fr")).await;
     let outcome = send(&stack, Security::None, "plein@orange.fr", &message("deferred")).await;
     assert!(matches!(&outcome, SendOutcome::Transient(text) if text.contains("450")), "{outcome:?}");
 }
@@ -196,8 +196,8 @@ async fn a_connection_lost_after_data_is_ambiguous() {
 
 #[tokio::test]
 async fn smtp_auth_over_tls_accepts_the_password_and_refuses_a_wrong_one() {
-    let stack = MailStack::start().expect("the mail stack must start");
-    let settings = settings(&stack, Security::Tls);
+    let stack = crate::stacks::shared().await;
+    let settings = settings(stack, Security::Tls);
     let login = |password: &str| Some((FROM.to_string(), secrecy::SecretString::from(password.to_string())));
     let good = SmtpTransport::new(&settings, login(stack.password())).unwrap();
     let outcome = good.send_raw(FROM, &[INTERN.to_string()], &message("authenticated")).await;

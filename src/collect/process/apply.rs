@@ -5,7 +5,7 @@
 use sqlx::{Any, Transaction};
 
 use super::Processor;
-use crate::collect::answers::Applied;
+use crate::answer::replies::Applied;
 use crate::decide::{Action, Decision};
 use crate::domain::{Email, Token};
 use crate::reply::ParsedReply;

@@ -12,7 +12,7 @@ mod commands;
 
 use std::sync::Arc;
 
-use crate::answer::{
+use super::{
     subject, ClosedContext, ConfirmationContext, Outgoing, PostCatalog, Purpose, Reason, RejectionContext,
     Rendered, SessionFacts, Templates,
 };
@@ -22,7 +22,7 @@ use crate::reply::ParsedReply;
 use crate::settings::Settings;
 use crate::store::outbox::Queued;
 
-use super::session::SessionData;
+use crate::session::SessionData;
 
 /// What recording a decision produced that its answers need.
 #[derive(Debug, Default)]
@@ -192,16 +192,10 @@ impl Answers {
         recipients
             .iter()
             .map(|(address, proxy)| {
-                let rendered = word(*proxy)?;
                 let subject = Self::subject(parsed, token);
-                let mut outgoing = Outgoing::new(
-                    purpose,
-                    &Self::seed(incoming, address),
-                    &self.settings.mail,
-                    subject,
-                    rendered.text,
-                )?;
-                outgoing.html = rendered.html;
+                let seed = Self::seed(incoming, address);
+                let mut outgoing =
+                    Outgoing::from_rendered(purpose, &seed, &self.settings.mail, subject, word(*proxy)?)?;
                 outgoing.to = vec![address.clone()];
                 outgoing.reply_to = token.map(|token| self.settings.mail.reply_to_for(token));
                 if let Some(message_id) = &parsed.message_id {

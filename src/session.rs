@@ -4,9 +4,10 @@
 //!
 //! It also keeps each group's provisional allocation (what everyone would
 //! get if the session closed now). A reply that changes wishes runs its
-//! group's allocation once, as the confirmation needs it anyway, and the
-//! difference with the one kept tells who was displaced (SPEC §11's
-//! notices) at the cost of one pass over the group.
+//! group's allocation again, as the confirmation needs it anyway, from the
+//! intern who changed on (`allocation::reallocate_from`: those called
+//! before cannot be reached), and the difference with the one kept tells
+//! who was displaced (SPEC §11's notices).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -71,6 +72,28 @@ impl GroupMembers {
                 allocation.assignments.iter().enumerate().map(|(i, a)| (a.email.clone(), i)).collect();
         }
         std::mem::replace(&mut self.allocation, allocation.assignments)
+    }
+
+    /// The allocation again after `intern`'s wishes changed, from their
+    /// place in the call order on ([`allocation::reallocate_from`]: those
+    /// called before them keep what they had). Gives the assignments
+    /// replaced, from that place on, each with the one now at its place.
+    fn reallocate(
+        &mut self,
+        intern: &Email,
+        wishes: &HashMap<Email, Vec<ArsId>>,
+        supernumerary_cap: u32,
+    ) -> Vec<(Assignment, &Assignment)> {
+        let from = match self.position.get(intern) {
+            Some(&from) if self.allocation.len() == self.interns.len() => from,
+            _ => {
+                let before = self.allocate(wishes, supernumerary_cap);
+                return before.into_iter().zip(&self.allocation).collect();
+            }
+        };
+        let input = AllocationInput { posts: &self.posts, interns: &self.interns, wishes, supernumerary_cap };
+        let replaced = allocation::reallocate_from(input, &mut self.allocation, from);
+        replaced.into_iter().zip(&self.allocation[from..]).collect()
     }
 }
 
@@ -154,10 +177,9 @@ impl SessionData {
         }
         let Some(group) = self.intern(intern).map(|i| i.group.clone()) else { return Vec::new() };
         let Some(members) = self.groups.get_mut(&group) else { return Vec::new() };
-        let before = members.allocate(&self.wishes, self.supernumerary_cap);
-        before
+        members
+            .reallocate(intern, &self.wishes, self.supernumerary_cap)
             .into_iter()
-            .zip(&members.allocation)
             .filter(|(was, _)| &was.email != intern)
             .filter_map(|(was, now)| match was.ars_id {
                 Some(lost) if now.ars_id.as_ref() != Some(&lost) => {

@@ -18,9 +18,9 @@ use crate::answer::{
     subject, CancelledContext, HelpContext, NoticeContext, NotificationsContext, Outgoing, PostCatalog,
     PostsContext, ProxyContext, ProxyEvent, ProxyRequestContext, Purpose, Rendered, StatusContext,
 };
-use crate::collect::session::SessionData;
 use crate::decide::Action;
 use crate::domain::{Email, Token};
+use crate::session::SessionData;
 use crate::store::outbox::Queued;
 use crate::store::DueNotice;
 
