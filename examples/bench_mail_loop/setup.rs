@@ -40,6 +40,12 @@ impl Bench {
     /// as the floor uses, and a deadline far away (the close is timed apart).
     pub fn write_config(&self, stack: &MailStack) -> Result<()> {
         std::fs::write(self.dir.join("imap-password"), stack.password())?;
+        self.write_config_for(stack.imap_port(), stack.smtp_port())
+    }
+
+    /// The config with plain IMAP and SMTP on these loopback ports, and a
+    /// deadline two days away.
+    pub fn write_config_for(&self, imap_port: u16, smtp_port: u16) -> Result<()> {
         let deadline = (chrono::Utc::now() + chrono::Duration::days(2))
             .with_timezone(&chrono_tz::Europe::Paris)
             .format("%Y-%m-%dT%H:%M:%S");
@@ -47,11 +53,9 @@ impl Bench {
             "[session]\nname = \"Semestre de mesure\"\ndeadline = \"{deadline}\"\ntimezone = \"Europe/Paris\"\n\
              ars_recipients = [\"internat@ars.example\"]\nreferents = [\"referent@asso.example\"]\n\n\
              [mail]\nfrom = \"Choix de stage <{BOT}>\"\nreply_to = \"{BOT}\"\n\n\
-             [imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\nusername = \"{BOT}\"\n\
+             [imap]\nhost = \"127.0.0.1\"\nport = {imap_port}\nsecurity = \"none\"\nusername = \"{BOT}\"\n\
              password_file = \"imap-password\"\npoll_seconds = 1\n\n\
-             [smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n",
-            stack.imap_port(),
-            stack.smtp_port()
+             [smtp]\nhost = \"127.0.0.1\"\nport = {smtp_port}\nsecurity = \"none\"\n",
         );
         std::fs::write(self.config(), config)?;
         Ok(())
