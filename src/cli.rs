@@ -2,6 +2,7 @@
 //! command. The names, flags and JSON shapes here are a contract that tests
 //! outside the project rely on: add, never rename.
 
+pub mod amphi;
 mod check;
 mod commands;
 pub mod follow_up;
@@ -124,6 +125,9 @@ pub enum Command {
         /// The person's email address (an intern, a proxy, any sender).
         email: String,
     },
+    /// The virtual amphi: pause it, resume it, or make an intern absent.
+    #[command(subcommand)]
+    Amphi(amphi::AmphiAction),
     /// Delete the raw emails and the bodies of what was sent, once
     /// `session.retention_days` have passed since the close.
     Purge {

@@ -8,6 +8,7 @@
 //! - [`domain`] — the vocabulary, as validated types;
 //! - [`import`] — setting up a session from the ARS's files;
 //! - [`allocation`] — who gets which post (pure);
+//! - [`amphi`] — the virtual amphi's turns and rules (pure);
 //! - [`answer`] — the emails choixbot writes, and their MIME composition;
 //! - [`reply`] — understanding what an intern wrote (pure);
 //! - [`ars_list`] — the consolidated list for the ARS (pure);
@@ -27,6 +28,7 @@
 
 pub mod alert;
 pub mod allocation;
+pub mod amphi;
 pub mod answer;
 pub mod ars_list;
 pub mod cli;

@@ -166,6 +166,18 @@ impl SessionData {
         self.groups.get(group).map_or((&[], &[]), |m| (m.allocation.as_slice(), m.posts.as_slice()))
     }
 
+    /// Every group with interns or posts, sorted by name.
+    pub fn group_names(&self) -> Vec<&Group> {
+        let mut names: Vec<&Group> = self.groups.keys().collect();
+        names.sort();
+        names
+    }
+
+    /// The interns of `group`.
+    pub fn members(&self, group: &Group) -> &[Intern] {
+        self.groups.get(group).map_or(&[], |m| m.interns.as_slice())
+    }
+
     /// Replaces `intern`'s wishes (none: withdrawn), allocates their group
     /// again, and returns the other interns who lost their provisional
     /// post because of it.

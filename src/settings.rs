@@ -16,13 +16,15 @@ use serde::Deserialize;
 
 use crate::{Error, Result};
 
+mod amphi;
 mod authorization;
 mod servers;
 mod session;
 mod web;
+pub use amphi::{AmphiSettings, Mode, WhenAbsent};
 pub use authorization::{Auth, Endpoints, OAuth2Settings, Provider};
 pub use servers::{ImapSettings, Security, SmtpSettings};
-pub use session::{parse_local_datetime, MailSettings, SessionSettings};
+pub use session::{no_deadline, parse_local_datetime, MailSettings, SessionSettings};
 pub use web::WebSettings;
 
 /// The whole configuration file.
@@ -47,6 +49,9 @@ pub struct Settings {
     /// `[web]`: the live page served by `choixbot run` (optional).
     #[serde(default)]
     pub web: Option<WebSettings>,
+    /// `[amphi]`: the turns, for `session.mode = "amphi"` (required then).
+    #[serde(default)]
+    pub amphi: Option<AmphiSettings>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -73,7 +78,8 @@ impl Settings {
 
     /// Parses and checks the text of a configuration file.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let settings: Settings = toml::from_str(text).map_err(|error| error.to_string())?;
+        let mut settings: Settings = toml::from_str(text).map_err(|error| error.to_string())?;
+        settings.resolve_amphi()?;
         settings.check()?;
         Ok(settings)
     }
@@ -83,6 +89,24 @@ impl Settings {
             web.check()?;
         }
         self.check_authorization()
+    }
+
+    /// `mode = "amphi"` needs `[amphi]`, whose start is local time in the
+    /// session's time zone.
+    fn resolve_amphi(&mut self) -> Result<(), String> {
+        let tz = self.session.timezone;
+        match (&mut self.amphi, self.session.mode) {
+            (Some(amphi), _) => amphi.resolve(tz),
+            (None, Mode::Amphi) => {
+                Err("session.mode = \"amphi\" needs an [amphi] table with start and turn_minutes".into())
+            }
+            (None, Mode::Deadline) => Ok(()),
+        }
+    }
+
+    /// The amphi's settings when the session runs as an amphi.
+    pub fn amphi(&self) -> Option<&AmphiSettings> {
+        self.amphi.as_ref().filter(|_| self.session.mode == Mode::Amphi)
     }
 
     /// `auth = "oauth2"` needs an `[oauth2]` table that names its
@@ -161,6 +185,27 @@ mod tests {
             .replace("username = \"choix@asso.example\"        # empty", "username = \"\"        # empty");
         let error = Settings::parse(&format!("{smtp}{table}")).unwrap_err();
         assert!(error.contains("smtp.auth = \"oauth2\" needs smtp.username"), "{error}");
+    }
+
+    #[test]
+    fn an_amphi_needs_its_table_and_may_leave_the_deadline_out() {
+        let amphi = TEMPLATE.replace("deadline = \"2020-05-04T23:59:00\"", "mode = \"amphi\"");
+        let error = Settings::parse(&amphi).unwrap_err();
+        assert!(error.contains("needs an [amphi] table"), "{error}");
+        let table =
+            "\n[amphi]\nstart = \"2026-05-04T09:00:00\"\nturn_minutes = 0.5\nwhen_absent = \"wishes\"\n";
+        let settings = Settings::parse(&format!("{amphi}{table}")).unwrap();
+        let resolved = settings.amphi().unwrap();
+        assert_eq!(resolved.start.to_rfc3339(), "2026-05-04T07:00:00+00:00");
+        assert_eq!(resolved.turn_ms, 30_000);
+        assert_eq!(resolved.when_absent, WhenAbsent::Wishes);
+        assert_eq!(settings.session.deadline, session::no_deadline());
+        let bad = table.replace("0.5", "0");
+        assert!(Settings::parse(&format!("{amphi}{bad}")).unwrap_err().contains("amphi.turn_minutes"));
+        let unknown = table.replace("when_absent", "when_away");
+        assert!(Settings::parse(&format!("{amphi}{unknown}")).unwrap_err().contains("when_away"));
+        let no_deadline = TEMPLATE.replace("deadline = \"2020-05-04T23:59:00\"", "");
+        assert!(Settings::parse(&no_deadline).unwrap_err().contains("session.deadline is missing"));
     }
 
     #[test]

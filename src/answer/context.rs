@@ -27,6 +27,11 @@ pub struct SessionFacts {
     pub deadline: String,
     /// Whom to write to for help: the referents' addresses.
     pub contacts: Vec<String>,
+    /// In the virtual amphi: when it starts, in words (the invitation
+    /// explains the turns instead of a deadline).
+    pub amphi_start: Option<String>,
+    /// In the virtual amphi: one turn's length, in words.
+    pub amphi_turn: Option<String>,
 }
 
 impl SessionFacts {
@@ -37,6 +42,8 @@ impl SessionFacts {
             name: name.to_string(),
             deadline: deadline_in_words(deadline, tz),
             contacts: contacts.iter().map(ToString::to_string).collect(),
+            amphi_start: None,
+            amphi_turn: None,
         }
     }
 
@@ -47,7 +54,15 @@ impl SessionFacts {
         if contacts.is_empty() {
             contacts.push(settings.mail.from_address.clone());
         }
-        Self::new(&session.name, session.deadline, session.timezone, &contacts)
+        let mut facts = Self::new(&session.name, session.deadline, session.timezone, &contacts);
+        if let Some(amphi) = settings.amphi() {
+            // Favourites count until the amphi starts: that is the date an
+            // intern must know, where the deadline mode gives its deadline.
+            facts.deadline = deadline_in_words(amphi.start, session.timezone);
+            facts.amphi_start = Some(facts.deadline.clone());
+            facts.amphi_turn = Some(super::amphi::length_in_words(amphi.turn_ms));
+        }
+        facts
     }
 }
 
@@ -98,7 +113,8 @@ pub struct PostLine {
 }
 
 impl PostLine {
-    fn new(post: &Post, places: u32) -> Self {
+    /// `post`, with `places` (its places, or its places left).
+    pub fn new(post: &Post, places: u32) -> Self {
         Self {
             ars_id: post.ars_id.to_string(),
             label: post.label(),

@@ -34,6 +34,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+mod amphi;
 mod catalog;
 mod closing;
 mod commands;
@@ -46,6 +47,7 @@ pub mod sample;
 pub mod subject;
 mod templates;
 
+pub use amphi::{length_in_words, AmphiContext, AmphiKind};
 pub use catalog::PostCatalog;
 pub use closing::{
     mailbox_warning, AlertContext, ArsListContext, ClosedContext, ResultContext, VacanciesContext,

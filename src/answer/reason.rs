@@ -66,6 +66,10 @@ impl Reason {
                  L'interne qui souhaite vous confier sa procuration doit d'abord écrire « PROCURATION » suivi de \
                  votre adresse."
                 .into(),
+            Self::AmphiOnly(word) => format!(
+                "« {word} » ne sert que pendant un amphi virtuel, où les internes choisissent à tour de rôle ; \
+                 ici, envoyez vos vœux par ordre de préférence (ou ANNULER pour retirer les vôtres)."
+            ),
             Self::AmbiguousSender => "Votre adresse est inscrite à la fois pour vous et comme procuration d'un autre \
                  interne : répondez à l'invitation concernée, pour que sa référence personnelle indique pour qui vous choisissez."
                 .into(),

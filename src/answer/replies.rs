@@ -8,6 +8,7 @@
 //! Message-ID and content hash), the purpose and the recipient, so that
 //! deciding the same message again after a crash queues nothing new.
 
+mod amphi;
 mod commands;
 
 use std::sync::Arc;

@@ -13,6 +13,7 @@ use anyhow::{anyhow, Context as _};
 use serde::Serialize;
 use tera::Tera;
 
+use super::amphi::AmphiContext;
 use super::closing::{AlertContext, ArsListContext, ClosedContext, ResultContext, VacanciesContext};
 use super::commands::{
     CancelledContext, HelpContext, NoticeContext, NotificationsContext, PostsContext, ProxyContext,
@@ -21,7 +22,7 @@ use super::commands::{
 use super::context::{ConfirmationContext, InvitationContext, RejectionContext};
 
 /// The file names of the templates, with their built-in text.
-const BUILT_IN: [(&str, &str); 28] = [
+const BUILT_IN: [(&str, &str); 29] = [
     ("invitation.txt.tera", include_str!("../../templates/invitation.txt.tera")),
     ("invitation.html.tera", include_str!("../../templates/invitation.html.tera")),
     ("confirmation.txt.tera", include_str!("../../templates/confirmation.txt.tera")),
@@ -50,6 +51,7 @@ const BUILT_IN: [(&str, &str); 28] = [
     ("proxy_request.html.tera", include_str!("../../templates/proxy_request.html.tera")),
     ("notice.txt.tera", include_str!("../../templates/notice.txt.tera")),
     ("notice.html.tera", include_str!("../../templates/notice.html.tera")),
+    ("amphi.txt.tera", include_str!("../../templates/amphi.txt.tera")),
 ];
 
 /// The names of every template, for `check` and for referents who want to
@@ -164,6 +166,9 @@ impl Templates {
         }
         self.proxy_request(&samples.proxy_request)?;
         self.notice(&samples.notice)?;
+        for amphi in &samples.amphi {
+            self.amphi(amphi)?;
+        }
         Ok(())
     }
 
@@ -229,6 +234,10 @@ impl Templates {
 
     pub fn notice(&self, context: &NoticeContext) -> anyhow::Result<Rendered> {
         self.render_pair("notice", context)
+    }
+
+    pub fn amphi(&self, context: &AmphiContext) -> anyhow::Result<Rendered> {
+        self.render_text("amphi", context)
     }
 
     fn render_text(&self, stem: &str, context: &impl Serialize) -> anyhow::Result<Rendered> {

@@ -32,6 +32,13 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Audit { ref email, raw } => super::mail::audit(&cli.database_url, email, raw).await,
         Command::ExportPerson { ref email } => export_person(&cli, email).await,
         Command::Purge { now } => purge(&cli, now).await,
+        Command::Amphi(ref action) => {
+            let settings = Settings::load(&cli.config)?;
+            let store = Store::connect(&cli.database_url).await?;
+            let done = super::amphi::amphi(&settings, &store, action).await;
+            store.close().await;
+            done
+        }
     }
 }
 

@@ -257,5 +257,8 @@ pub async fn audit(database_url: &str, email: &str, raw: Option<i64>) -> Result<
         .iter()
         .find(|p| p.intern == address.as_str() || p.active.as_deref() == Some(address.as_str()));
     print!("{}", super::report::commands_audit(proxy, &store.notice_state(&address).await?));
+    let mut conn = store.pool().acquire().await.map_err(anyhow::Error::from)?;
+    let turns = crate::store::amphi::turns_of(&mut conn, &address).await?;
+    print!("{}", super::amphi::audit(&turns));
     Ok(())
 }

@@ -141,6 +141,9 @@ pub struct Status {
     /// certificate, a folder), as the daemon last found; `None` while it
     /// can be read.
     pub mailbox_refused: Option<MailboxRefused>,
+    /// The virtual amphi, when the session is one: per group, who is
+    /// choosing, until when, how many are left.
+    pub amphi: Option<super::amphi::AmphiStatus>,
 }
 
 /// The mailbox refusing choixbot, for `status`.
@@ -227,6 +230,9 @@ impl Status {
             text.push_str(&refused.to_text());
         }
         text.push_str(&self.lease.to_text());
+        if let Some(amphi) = &self.amphi {
+            text.push_str(&amphi.to_text());
+        }
         let m = &self.mail;
         text.push_str(&format!(
             "Interns: {} invited, {} bounced, {} replied, {} with valid wishes by email, {} without reply; {} rejected replies.\n\n",

@@ -24,6 +24,7 @@ pub async fn read(store: &Store, settings: Option<&Settings>) -> Result<(Snapsho
         proxies: store.proxy_changes().await?,
         notices: store.notice_counts().await?,
         mailbox_refused: mailbox_refused(store, session_tz(settings)).await?,
+        amphi: super::amphi::AmphiStatus::read(store, settings).await?,
     };
     Ok((snapshot, status))
 }

@@ -42,6 +42,9 @@ pub struct Inputs<'a> {
     /// What the list must say first, when it was made without reading the
     /// mailbox up to the deadline.
     pub warning: Option<String>,
+    /// In the amphi: every turn. The result is then what the turns
+    /// validated, not an allocation of the wishes.
+    pub amphi_turns: Option<Vec<crate::amphi::Turn>>,
 }
 
 /// Allocates, then words every email and sends them to `parts` in order,
@@ -53,14 +56,17 @@ pub fn compose_close(
     inputs: Inputs<'_>,
     parts: Sender<Vec<Queued>>,
 ) -> anyhow::Result<usize> {
-    let Inputs { posts, interns, wishes, warning } = inputs;
+    let Inputs { posts, interns, wishes, warning, amphi_turns } = inputs;
     let plain: Vec<_> = interns.iter().map(|s| s.intern.clone()).collect();
-    let allocation = allocation::allocate(AllocationInput {
-        posts,
-        interns: &plain,
-        wishes,
-        supernumerary_cap: settings.session.supernumerary_cap,
-    });
+    let allocation = match &amphi_turns {
+        Some(turns) => crate::amphi::final_allocation(posts, &plain, turns),
+        None => allocation::allocate(AllocationInput {
+            posts,
+            interns: &plain,
+            wishes,
+            supernumerary_cap: settings.session.supernumerary_cap,
+        }),
+    };
     let facts = SessionFacts::from_settings(settings);
     let catalog = PostCatalog::new(posts);
     let composer = Composer { settings, templates, facts, posts, catalog, allocation: &allocation, warning };

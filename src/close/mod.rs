@@ -108,6 +108,10 @@ pub async fn close(
     let posts = store.posts().await?;
     let interns = store.interns().await?;
     let wishes = store.wishes().await?;
+    let amphi_turns = match settings.amphi() {
+        Some(_) => Some(store::amphi::turns(&mut tx).await?),
+        None => None,
+    };
     // Checked again inside the write transaction: another close may have
     // committed since the first look.
     let already: Option<String> = sqlx::query_scalar("SELECT value FROM session_state WHERE key = $1")
@@ -123,7 +127,8 @@ pub async fn close(
     let (settings, templates) = (settings.clone(), templates.clone());
     let warning = warning(basis, &settings).map_err(anyhow::Error::msg)?;
     let composing = tokio::task::spawn_blocking(move || {
-        let list = compose::Inputs { posts: &posts, interns: &interns, wishes: &wishes, warning };
+        let list =
+            compose::Inputs { posts: &posts, interns: &interns, wishes: &wishes, warning, amphi_turns };
         compose::compose_close(&settings, &templates, list, parts)
     });
     let mut queued = 0;

@@ -66,7 +66,10 @@ pub struct Reading {
     pub unreadable: Option<Unreadable>,
     /// Once the deadline has passed: the folder and how far it was read,
     /// every message the server received before the deadline included.
+    /// In the amphi: once every group is done.
     pub drained: Option<(String, MailboxPosition)>,
+    /// In the amphi: every group is done, the list may be made.
+    pub amphi_over: bool,
 }
 
 /// The mailbox out of reach.
@@ -153,12 +156,14 @@ async fn session(
     move_unmoved(&mut mailbox, &store, settings, uidvalidity).await?;
     let mut last_new_mail: Option<std::time::Instant> = None;
     let mut drain = Drain::new(processor.deadline());
+    let mut amphi = AmphiTimer::default();
     loop {
         if drain.step(&mut mailbox, &store, last_uid).await? {
             let position = MailboxPosition { uidvalidity, last_uid: i64::from(last_uid) };
             info!(folder = %settings.folder, uidvalidity, last_uid, "read up to the deadline: the session may close");
             reading.send_modify(|reading| reading.drained = Some((settings.folder.clone(), position)));
         }
+        let fetch_started = store.clock().now();
         let fetched = mailbox.fetch_after(last_uid, BATCH).await?;
         if !fetched.is_empty() {
             crate::crash_point::reached("after_fetch");
@@ -166,6 +171,17 @@ async fn session(
             handle_batch(&mut mailbox, processor, settings, uidvalidity, &fetched).await?;
             last_new_mail = Some(std::time::Instant::now());
             continue;
+        }
+        // The folder is read up to `fetch_started`: the amphi may end the
+        // turns that ended before it.
+        if amphi.step(processor, fetch_started).await? {
+            let position = MailboxPosition { uidvalidity, last_uid: i64::from(last_uid) };
+            reading.send_if_modified(|reading| {
+                let news = !reading.amphi_over;
+                reading.amphi_over = true;
+                reading.drained = Some((settings.folder.clone(), position));
+                news
+            });
         }
         if *shutdown.borrow() {
             break;
@@ -176,7 +192,7 @@ async fn session(
                 _ = shutdown.changed() => break,
             }
         }
-        let drain_at = drain.pending_at();
+        let drain_at = [drain.pending_at(), amphi.next_at()].into_iter().flatten().min();
         let clock = store.clock().clone();
         let stopped = shutdown.clone();
         let at_drain = async move {
@@ -220,6 +236,56 @@ pub async fn read_up_to_now(
     }
     let _ = mailbox.logout().await;
     Ok((settings.folder.clone(), MailboxPosition { uidvalidity, last_uid: i64::from(last_uid.max(target)) }))
+}
+
+/// When the amphi's next step is due, within one connection.
+#[derive(Default)]
+struct AmphiTimer {
+    /// The time the last step asked to be woken at.
+    next_at: Option<DateTime<Utc>>,
+    /// Whether the last step found every group done.
+    finished: bool,
+    /// Whether the session runs no amphi (found at the first step).
+    none: bool,
+}
+
+/// How often the amphi steps even when nothing is due: a referent's
+/// `amphi pause`, `resume` or `skip` is written by another process.
+const AMPHI_LOOK_AGAIN: chrono::Duration = chrono::Duration::seconds(5);
+
+impl AmphiTimer {
+    /// Takes a step when one is due (a reply moved a turn on, a turn's end
+    /// or the start has come, or the periodic look); true once every group
+    /// is done.
+    async fn step(
+        &mut self,
+        processor: &mut Processor,
+        fetch_started: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        if self.none {
+            return Ok(false);
+        }
+        let now = processor.store().clock().now();
+        let due = processor.amphi_due() || self.next_at.map_or(true, |at| now >= at);
+        if !due {
+            return Ok(self.finished);
+        }
+        let read_until = fetch_started - chrono::Duration::milliseconds(super::process::TURN_GRACE_MS);
+        match processor.amphi_step(read_until).await? {
+            None => self.none = true,
+            Some(step) => {
+                let look_again = now + AMPHI_LOOK_AGAIN;
+                self.next_at = Some(step.next_at.map_or(look_again, |at| at.min(look_again)));
+                self.finished = step.finished;
+            }
+        }
+        Ok(self.finished)
+    }
+
+    /// When the loop must stop waiting for mail for the next step.
+    fn next_at(&self) -> Option<DateTime<Utc>> {
+        (!self.none && !self.finished).then_some(self.next_at).flatten()
+    }
 }
 
 /// Reading the folder up to the deadline, within one connection.

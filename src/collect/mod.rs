@@ -205,8 +205,8 @@ impl Daemon {
         let clock = self.store.clock().clone();
         let mut refused = false;
         loop {
-            let past = clock.now() >= self.deadline;
             let reading = read.borrow_and_update().clone();
+            let past = clock.now() >= self.deadline || reading.amphi_over;
             // Until the close is made (the look below makes it once the
             // folder is drained), unless the mailbox cannot be read: then
             // the close is held, and the answers go on leaving.

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use tracing::{info, warn};
 
+mod amphi;
 mod apply;
 mod unprocessable;
 
@@ -24,6 +25,8 @@ use crate::reply::{self, Kind, ParsedReply};
 use crate::session::SessionData;
 use crate::settings::Settings;
 use crate::store::{self, Incoming, MailboxPosition, Store};
+
+pub use amphi::TURN_GRACE_MS;
 
 /// Decides and records incoming messages. Holds the session in memory; the
 /// database stays the reference (see [`SessionData::reload`]).
@@ -44,6 +47,9 @@ pub struct Processor {
     /// choixbot's own addresses (From and Reply-To), resolved once: a
     /// message from them is one of ours that came back.
     ours: Vec<crate::domain::Email>,
+    /// In the amphi: a reply settled a turn or said ABSENT / PLUS TARD,
+    /// so the next intern may be called now ([`Processor::amphi_due`]).
+    amphi_due: bool,
 }
 
 /// What happened to one message, for the log and the tests.
@@ -65,11 +71,17 @@ impl Processor {
         let session = SessionData::load_with_cap(&store, settings.session.supernumerary_cap).await?;
         let deadline = settings.session.deadline;
         let ours = vec![settings.mail.from_address.clone(), settings.mail.reply_to.clone()];
-        Ok(Self { store, settings, session, answers, outbox_wake, deadline, ours })
+        Ok(Self { store, settings, session, answers, outbox_wake, deadline, ours, amphi_due: true })
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Whether the amphi should take a step now: a reply moved a turn on
+    /// since the last step (or no step was taken yet).
+    pub fn amphi_due(&self) -> bool {
+        self.amphi_due
     }
 
     /// The session's deadline.
@@ -182,7 +194,10 @@ impl Processor {
     /// while the daemon runs must not have replies decided against the old
     /// one. Checked inside the batch's write transaction, which on SQLite
     /// holds the write lock, so no import can slip in during the batch.
-    async fn follow_imports(&mut self, tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> anyhow::Result<()> {
+    pub(super) async fn follow_imports(
+        &mut self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    ) -> anyhow::Result<()> {
         if store::revision(&mut **tx).await? != self.session.revision {
             info!("the session was imported again: reading it afresh");
             self.session.reload(&self.store).await?;
@@ -224,7 +239,17 @@ impl Processor {
             recorded_at: now.timestamp_millis(),
         };
         let message_ref = store::record_message(tx, &incoming).await?;
-        let applied = self.apply(tx, &decision, message_ref, &parsed, now.timestamp_millis()).await?;
+        let now_ms = now.timestamp_millis();
+        // In the amphi, a reply acts on the intern's turn, and is answered
+        // with it; anything else is recorded as in the deadline mode.
+        let amphi = match closed {
+            false => self.amphi_reply(tx, &decision, received, message_ref, now_ms).await?,
+            true => None,
+        };
+        let applied = match amphi {
+            Some(_) => answers::Applied::default(),
+            None => self.apply(tx, &decision, message_ref, &parsed, now_ms).await?,
+        };
         let answers = if !self.may_answer(&decision, batch, now).await? {
             0
         } else {
@@ -235,8 +260,21 @@ impl Processor {
                 received: message.received,
                 after_deadline: now >= self.deadline,
             };
-            let queued =
-                self.answers.for_decision(&decision, &parsed, incoming, &self.session, catalog, &applied)?;
+            let queued = match (&amphi, decision.intern()) {
+                (Some(context), Some(intern)) => {
+                    self.answers.amphi_answer(&parsed, incoming, &self.session, intern, |proxy| {
+                        crate::answer::AmphiContext { proxy, ..context.clone() }
+                    })?
+                }
+                _ => self.answers.for_decision(
+                    &decision,
+                    &parsed,
+                    incoming,
+                    &self.session,
+                    catalog,
+                    &applied,
+                )?,
+            };
             let count = queued.len();
             batch.queued.extend(queued);
             count
@@ -281,6 +319,7 @@ impl Processor {
             ours,
             duplicate,
             bounced_intern: bounced.as_ref(),
+            amphi: self.settings.amphi().is_some(),
         };
         Ok(decide::decide(parsed, context))
     }

@@ -33,6 +33,11 @@ pub enum Action {
         /// The address whose request was waiting.
         pending: Option<Email>,
     },
+    /// `ABSENT`, in the amphi: the intern will not choose at their turn.
+    Absent,
+    /// `PLUS TARD`, in the amphi: the intern is called after the last of
+    /// their group.
+    Later,
     /// `ACCEPTE` from the designated address: they are the proxy now.
     AcceptProxy {
         /// The address that accepted.
@@ -55,6 +60,8 @@ impl Action {
             Self::RequestProxy(_) => "proxy_request",
             Self::RevokeProxy { .. } => "proxy_revoke",
             Self::AcceptProxy { .. } => "proxy_accept",
+            Self::Absent => "absent",
+            Self::Later => "later",
         }
     }
 }
@@ -84,6 +91,11 @@ pub(super) fn decide(command: &Command, parsed: &ParsedReply, context: Context<'
         Command::Help => Action::Help,
         Command::Cancel => Action::Cancel,
         Command::Notices(on) => Action::Notices(*on),
+        Command::Absent | Command::Later if !context.amphi => {
+            return rejected(intern, vec![Reason::AmphiOnly(command.word().to_string())])
+        }
+        Command::Absent => Action::Absent,
+        Command::Later => Action::Later,
         Command::Proxy(target) => match proxy(target, parsed, &intern, context) {
             Ok(action) => action,
             Err(reason) => return rejected(intern, vec![reason]),

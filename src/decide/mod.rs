@@ -138,6 +138,9 @@ pub struct Context<'a> {
     /// address may not be ours to recognise (a forward or an alias that
     /// bounced), so it wins over the address in the report.
     pub bounced_intern: Option<&'a Email>,
+    /// Whether the session runs as the virtual amphi (`ABSENT` and
+    /// `PLUS TARD` mean something only there).
+    pub amphi: bool,
 }
 
 impl Context<'_> {

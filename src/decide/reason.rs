@@ -69,6 +69,9 @@ pub enum Reason {
     },
     /// `ACCEPTE` from an address no request was sent to.
     NoProxyRequest,
+    /// `ABSENT` or `PLUS TARD` (the word), which only mean something in
+    /// the virtual amphi.
+    AmphiOnly(String),
     /// The sender is registered for two interns (as an intern and as a
     /// proxy) and the reply carries no token to tell which.
     AmbiguousSender,

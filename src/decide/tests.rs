@@ -67,6 +67,7 @@ impl Fixture {
             ours: false,
             duplicate: None,
             bounced_intern: None,
+            amphi: false,
         }
     }
 }
@@ -297,4 +298,26 @@ fn the_loop_breaker_allows_answers_up_to_the_hourly_limit() {
     assert!(!super::may_answer(1, 0), "a limit of 0 answers nobody");
     let now = chrono::Utc::now();
     assert_eq!(now - super::answer_window_start(now), chrono::Duration::hours(1));
+}
+
+#[test]
+fn absent_and_plus_tard_stand_in_the_amphi_and_are_refused_by_name_outside_it() {
+    use crate::reply::Command;
+    let f = fixture();
+    for (command, action) in [(Command::Absent, Action::Absent), (Command::Later, Action::Later)] {
+        let mut parsed = reply("hugo@ex.fr", None, &[], &[]);
+        parsed.command = Some(command.clone());
+        let in_amphi = decide(&parsed, Context { amphi: true, ..f.context() });
+        assert_eq!(in_amphi, Decision::Command { intern: email("hugo@ex.fr"), action });
+        let outside = f.decide(&parsed);
+        let word = command.word().to_string();
+        assert_eq!(
+            outside,
+            Decision::Rejected {
+                intern: Some(email("hugo@ex.fr")),
+                reasons: vec![Reason::AmphiOnly(word)],
+                warn_owner: None
+            }
+        );
+    }
 }

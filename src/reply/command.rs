@@ -1,6 +1,7 @@
 //! Commands by email (SPEC §11): `STATUT`, `POSTES`, `ANNULER`,
 //! `PROCURATION adresse` / `PROCURATION AUCUNE`, `ACCEPTE`, `AIDE`,
-//! `NOTIFS NON` / `NOTIFS OUI`, each with its English alias, matched case-
+//! `NOTIFS NON` / `NOTIFS OUI`, and in the amphi `ABSENT` and `PLUS TARD`
+//! (`LATER`), each with its English alias, matched case-
 //! and accent-insensitively.
 //!
 //! Where a command is read, in this order:
@@ -38,6 +39,11 @@ pub enum Command {
     Help,
     /// `NOTIFS OUI` (true) / `NOTIFS NON` (false): displacement notices.
     Notices(bool),
+    /// `ABSENT`: in the amphi, the intern will not choose at their turn.
+    Absent,
+    /// `PLUS TARD`: in the amphi, call the intern after the last of their
+    /// group.
+    Later,
 }
 
 /// The argument of `PROCURATION`.
@@ -63,6 +69,8 @@ impl Command {
             Self::Accept => "ACCEPTE",
             Self::Help => "AIDE",
             Self::Notices(_) => "NOTIFS",
+            Self::Absent => "ABSENT",
+            Self::Later => "PLUS TARD",
         }
     }
 
@@ -152,6 +160,11 @@ fn read_line(line: &str) -> Option<Command> {
         }
         "procuration" | "proxy" => Some(Command::Proxy(proxy_target(&rest))),
         "notifs" | "notif" | "notifications" => notices(&rest),
+        "absent" | "absente" => plain(Command::Absent, &rest),
+        "later" => plain(Command::Later, &rest),
+        "plus" if rest.first().is_some_and(|word| normalize_key(word) == "tard") => {
+            plain(Command::Later, &rest[1..])
+        }
         _ => None,
     }
 }
@@ -209,6 +222,11 @@ mod tests {
             ("oui", Command::Accept),
             ("ACCEPT", Command::Accept),
             ("NOTIFS NON", Command::Notices(false)),
+            ("ABSENT", Command::Absent),
+            ("Absente", Command::Absent),
+            ("PLUS TARD", Command::Later),
+            ("plus tard svp", Command::Later),
+            ("LATER", Command::Later),
             ("notifs oui", Command::Notices(true)),
             ("PROCURATION AUCUNE", Command::Proxy(ProxyTarget::Nobody)),
             (
@@ -235,6 +253,8 @@ mod tests {
         assert_eq!(body("Oui pour le 1234"), None);
         assert_eq!(body("Statut surnombre, je prends 1234"), None);
         assert_eq!(body("NOTIFS"), None);
+        assert_eq!(body("Plus tôt que prévu : 1234"), None);
+        assert_eq!(body("Absent le 1234"), None);
     }
 
     #[test]

@@ -21,7 +21,12 @@ use crate::domain::Email;
 pub struct SessionSettings {
     /// The session's name, shown in every email ("Semestre d'été 2020").
     pub name: String,
-    /// The deadline as an instant (see [`deadline_instant`]).
+    /// How the session runs: ranked wishes until a deadline (the
+    /// default), or the virtual amphi (`[amphi]`).
+    pub mode: super::Mode,
+    /// The deadline as an instant (see [`deadline_instant`]). In the
+    /// amphi, where the session ends when every group is done, it may be
+    /// left out: it is then [`no_deadline`], which nothing reaches.
     pub deadline: DateTime<Utc>,
     /// The deadline as written in the file (local time): the log shows it,
     /// and the list's Message-ID is derived from it.
@@ -46,7 +51,10 @@ pub struct SessionSettings {
 #[serde(deny_unknown_fields)]
 struct RawSession {
     name: String,
-    deadline: String,
+    #[serde(default)]
+    mode: super::Mode,
+    #[serde(default)]
+    deadline: Option<String>,
     #[serde(default = "default_timezone")]
     timezone: String,
     ars_recipients: Vec<String>,
@@ -56,6 +64,13 @@ struct RawSession {
     supernumerary_cap: u32,
     #[serde(default = "default_retention_days")]
     retention_days: u32,
+}
+
+/// The deadline of an amphi that names none: far enough that no clock
+/// reaches it, near enough that adding a few seconds cannot overflow.
+/// (The first instant of the year 9000.)
+pub fn no_deadline() -> DateTime<Utc> {
+    DateTime::from_timestamp(221_845_392_000, 0).expect("a valid instant")
 }
 
 fn default_timezone() -> String {
@@ -76,7 +91,11 @@ impl TryFrom<RawSession> for SessionSettings {
             .timezone
             .parse()
             .map_err(|_| format!("session.timezone {:?} is not a known time zone", raw.timezone))?;
-        let deadline = deadline_instant(&raw.deadline, timezone)?;
+        let (deadline, deadline_written) = match (raw.deadline, raw.mode) {
+            (Some(written), _) => (deadline_instant(&written, timezone)?, written),
+            (None, super::Mode::Amphi) => (no_deadline(), String::new()),
+            (None, super::Mode::Deadline) => return Err("session.deadline is missing".into()),
+        };
         if raw.ars_recipients.is_empty() {
             return Err("session.ars_recipients is empty: whom should the list be sent to?".into());
         }
@@ -90,8 +109,9 @@ impl TryFrom<RawSession> for SessionSettings {
             ars_recipients: emails("ars_recipients", &raw.ars_recipients)?,
             referents: emails("referents", &raw.referents)?,
             name: raw.name,
+            mode: raw.mode,
             deadline,
-            deadline_written: raw.deadline,
+            deadline_written,
             timezone,
             supernumerary_cap: raw.supernumerary_cap,
             retention_days: raw.retention_days,

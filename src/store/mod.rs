@@ -12,6 +12,7 @@
 //! the lock upgrade, and one fails at once with "database is locked" whatever
 //! the busy timeout.
 
+pub mod amphi;
 mod follow_up;
 pub mod lease;
 mod mail;

@@ -2,6 +2,7 @@
 //! the outside, through the library's public API or the `choixbot` binary.
 
 mod allocation;
+mod amphi;
 mod answer;
 mod ars_list;
 mod check;

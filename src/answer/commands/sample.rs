@@ -5,7 +5,9 @@ use super::{
     ProxyEvent, ProxyRequestContext, StatusContext,
 };
 use crate::allocation::{standing, Assignment, Status};
+use crate::answer::amphi::{AmphiContext, AmphiKind};
 use crate::answer::catalog::PostCatalog;
+use crate::answer::context::{PostLine, WishLine};
 use crate::answer::sample::{sample_intern, sample_posts, sample_session};
 use crate::domain::{ArsId, ChoiceType};
 
@@ -30,6 +32,8 @@ pub struct CommandSamples {
     pub proxy_request: ProxyRequestContext,
     /// A displacement notice.
     pub notice: NoticeContext,
+    /// Every email of the amphi, to the intern and to the proxy.
+    pub amphi: Vec<AmphiContext>,
 }
 
 impl CommandSamples {
@@ -95,6 +99,7 @@ impl CommandSamples {
                 intern_email: intern.email.to_string(),
                 address: "camille.roux@exemple.fr".into(),
             },
+            amphi: amphi_samples(&session, &intern, &posts, &wishes),
             notice: NoticeContext::new(
                 session,
                 &intern,
@@ -105,6 +110,51 @@ impl CommandSamples {
             ),
         }
     }
+}
+
+/// One context of each amphi email, to the intern and to the proxy, with
+/// every optional part filled.
+fn amphi_samples(
+    session: &crate::answer::SessionFacts,
+    intern: &crate::domain::Intern,
+    posts: &PostCatalog<'_>,
+    wishes: &[ArsId],
+) -> Vec<AmphiContext> {
+    use AmphiKind::*;
+    let kinds = [
+        Turn,
+        Soon,
+        Validated,
+        Refused,
+        Favourites,
+        DeclaredAbsent,
+        Later,
+        LaterRefused,
+        Settled,
+        AfterTurn,
+        Absent,
+    ];
+    let open: Vec<PostLine> = posts.open_to(&intern.group).iter().map(|p| PostLine::new(p, 1)).collect();
+    let mut samples = Vec::new();
+    for kind in kinds {
+        for proxy in [false, true] {
+            let mut context = AmphiContext::new(kind, session.clone(), intern, proxy, 600_000);
+            context.post = open.first().cloned();
+            context.surnombre = proxy;
+            context.how = Some(if proxy { "favourite" } else { "when_absent" });
+            context.open_posts = open.clone();
+            context.wishes = WishLine::list(wishes, &intern.group, posts);
+            context.reasons = vec!["Le poste n° 1234 est déjà pris.".into()];
+            context.ends_at = Some("lundi 4 mai 2026 à 9 h 10 min 00 s (heure de Paris)".into());
+            context.estimated_at = context.ends_at.clone();
+            context.ahead = 3;
+            context.start = "lundi 4 mai 2026 à 9 h 00 (heure de Paris)".into();
+            context.when_absent_wishes = proxy;
+            context.again = proxy;
+            samples.push(context);
+        }
+    }
+    samples
 }
 
 impl Default for CommandSamples {

@@ -39,6 +39,8 @@ impl Answers {
         let wishes = session.wishes.get(intern).cloned().unwrap_or_default();
         let sender = self.sender(answering, intern);
         match action {
+            // The amphi words these, with the intern's turn (`answer::amphi`).
+            Action::Absent | Action::Later => Ok(Vec::new()),
             Action::Status => {
                 let Some(result) = session.provisional(intern) else { return Ok(Vec::new()) };
                 self.to_addresses(Purpose::Command, answering, intern, &sender, |proxy| {
@@ -260,7 +262,7 @@ impl Answers {
     }
 
     /// A message of choixbot's own to `to`, answered at `choix+TOKEN@…`.
-    fn outgoing(
+    pub(super) fn outgoing(
         &self,
         purpose: Purpose,
         seed: &str,

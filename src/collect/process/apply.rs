@@ -75,6 +75,8 @@ impl Processor {
                 proxies::revoke(tx, intern, now_ms).await?;
                 self.session.set_proxy(intern, None);
             }
+            // Recorded by the amphi (`collect::amphi`), which words them too.
+            Action::Absent | Action::Later => {}
             Action::AcceptProxy { proxy, .. } => {
                 proxies::accept(tx, intern, proxy, now_ms).await?;
                 self.session.set_proxy(intern, Some(proxy.clone()));
@@ -87,7 +89,7 @@ impl Processor {
     /// for each other intern who lost their provisional post because of
     /// it, until the deadline. Any notice pending for `intern` is dropped:
     /// their answer gives their provisional result.
-    async fn replace_wishes(
+    pub(super) async fn replace_wishes(
         &mut self,
         tx: &mut Transaction<'static, Any>,
         intern: &Email,
@@ -98,7 +100,9 @@ impl Processor {
         store::set_wishes(tx, intern, wishes, store::SOURCE_EMAIL, Some(message_ref), now_ms).await?;
         let displaced = self.session.set_wishes(intern, wishes.to_vec());
         notices::forget(tx, intern).await?;
-        if now_ms < self.deadline.timestamp_millis() {
+        // In the amphi there is no provisional result to lose: a turn
+        // validates for good.
+        if now_ms < self.deadline.timestamp_millis() && self.settings.amphi().is_none() {
             for displaced in displaced {
                 notices::displaced(tx, &displaced.intern, &displaced.lost, now_ms).await?;
             }
