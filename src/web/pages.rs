@@ -80,7 +80,10 @@ impl Web {
         let closed = self.0.store.state(crate::close::CLOSED_AT).await?.is_some();
         let tz = session.timezone;
         let now = self.0.store.clock().now();
-        Ok(Heading::new(&session.name, Some(session.deadline), tz, now, closed))
+        // The amphi has no deadline to count down to: its turns are on the
+        // referents' dashboard.
+        let deadline = self.0.settings.amphi().is_none().then_some(session.deadline);
+        Ok(Heading::new(&session.name, deadline, tz, now, closed))
     }
 
     /// The login page, with a message.

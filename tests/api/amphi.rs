@@ -207,3 +207,29 @@ async fn a_kill_9_in_the_middle_of_a_turn_resumes_it_with_the_time_it_had_left()
     assert_eq!(count_text(&app, alice, "C'EST VOTRE TOUR"), 1, "called once across the restart");
     assert_eq!(count_text(&app, alice, "CHOIX VALIDÉ"), 1, "validated once");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_referents_page_shows_who_is_choosing_and_follows_the_amphi_live() {
+    use crate::web::{free_port, wait_for_port, Browser, PASSWORD};
+    let app = spawn_amphi(chrono::Duration::seconds(-60), "5").await;
+    let [alice, bruno, ..] = INTERNS;
+    let port = free_port();
+    let password = app.app.write("web-password", PASSWORD);
+    let config = std::fs::read_to_string(&app.app.config).unwrap()
+        + &format!("\n[web]\nlisten = \"127.0.0.1:{port}\"\npassword_file = \"{}\"\n", password.display());
+    std::fs::write(&app.app.config, config).unwrap();
+    let mut daemon = app.spawn_daemon_process_with(&[]);
+    wait_for_port(port, &format!("choixbot run's web page\n{}", app.daemon_logs())).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let browser = Browser::start().await;
+    browser.log_in(&base).await;
+    let row = browser.wait_for_text("table.amphi tbody tr", "Alice choosing", |t| t.contains(alice)).await;
+    assert!(row.contains("Cardiologie") && row.contains("heure de Paris"), "{row}");
+    // Alice chooses: the page follows without a reload.
+    send(&app, alice, "7001").await;
+    browser
+        .wait_for_text("table.amphi tbody tr", "Bruno choosing, without a reload", |t| t.contains(bruno))
+        .await;
+    browser.stop().await;
+    terminate(&mut daemon);
+}

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::mail_helpers::{paris_time, spawn_mail_app, terminate, MailApp, PLAIN_INTERNS};
 
-const PASSWORD: &str = "un mot de passe de référent";
+pub(crate) const PASSWORD: &str = "un mot de passe de référent";
 
 /// A session with a `[web]` page and `choixbot run` serving it.
 struct WebApp {
@@ -29,12 +29,12 @@ impl Drop for WebApp {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Waits (up to 60 s) until something accepts connections on `port`.
-async fn wait_for_port(port: u16, what: &str) {
+pub(crate) async fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
         assert!(Instant::now() < deadline, "{what} never listened on port {port}");
@@ -75,7 +75,7 @@ async fn spawn_web_app(extra: &[&str], interns: Option<&str>) -> WebApp {
 }
 
 /// Chromium, headless, through Debian's chromedriver.
-struct Browser {
+pub(crate) struct Browser {
     /// The WebDriver session.
     client: Client,
     /// chromedriver.
@@ -85,7 +85,7 @@ struct Browser {
 }
 
 impl Browser {
-    async fn start() -> Browser {
+    pub(crate) async fn start() -> Browser {
         // The WebDriver client's TLS (unused on the loopback) wants a provider.
         let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
         let port = free_port();
@@ -117,7 +117,7 @@ impl Browser {
         Browser { client, driver, _profile: profile }
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         let _ = self.client.close().await;
         let _ = self.driver.kill();
         let _ = self.driver.wait();
@@ -130,7 +130,7 @@ impl Browser {
     }
 
     /// Waits (up to 30 s) until the text at `css` satisfies `done`.
-    async fn wait_for_text(&self, css: &str, what: &str, done: impl Fn(&str) -> bool) -> String {
+    pub(crate) async fn wait_for_text(&self, css: &str, what: &str, done: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(element) = self.client.find(Locator::Css(css)).await {
@@ -148,7 +148,7 @@ impl Browser {
     }
 
     /// Logs in through the form.
-    async fn log_in(&self, base: &str) {
+    pub(crate) async fn log_in(&self, base: &str) {
         self.client.goto(&format!("{base}/login")).await.unwrap();
         self.client.find(Locator::Css("#password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
         self.client.find(Locator::Css("form.login button")).await.unwrap().click().await.unwrap();
