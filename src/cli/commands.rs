@@ -46,7 +46,7 @@ async fn export_person(cli: &Cli, email: &str) -> Result<()> {
     let address = crate::domain::Email::parse(email).map_err(Error::bad_input)?;
     let settings = optional_settings(&cli.config)?;
     let store = Store::connect(&cli.database_url).await?;
-    let snapshot = snapshot(&store, supernumerary_cap(&settings)).await?;
+    let snapshot = snapshot(&store, settings.as_ref()).await?;
     let person = super::person::export(&store, &snapshot, &address).await;
     store.close().await;
     println!("{}", serde_json::to_string_pretty(&person?).expect("JSON serialises"));
@@ -217,14 +217,10 @@ fn optional_settings(config: &Path) -> Result<Option<Settings>> {
     }
 }
 
-fn supernumerary_cap(settings: &Option<Settings>) -> u32 {
-    settings.as_ref().map_or(1, |s| s.session.supernumerary_cap)
-}
-
 async fn allocate(cli: &Cli, json: bool) -> Result<()> {
     let settings = optional_settings(&cli.config)?;
     let store = Store::connect(&cli.database_url).await?;
-    let snapshot = snapshot(&store, supernumerary_cap(&settings)).await?;
+    let snapshot = snapshot(&store, settings.as_ref()).await?;
     store.close().await;
     if json {
         let assignments: Vec<_> = snapshot
@@ -269,7 +265,7 @@ async fn export(cli: &Cli, format: Option<ExportFormat>, output: Option<PathBuf>
     });
     let settings = optional_settings(&cli.config)?;
     let store = Store::connect(&cli.database_url).await?;
-    let snapshot = snapshot(&store, supernumerary_cap(&settings)).await?;
+    let snapshot = snapshot(&store, settings.as_ref()).await?;
     store.close().await;
     let session_name = settings.as_ref().map_or("choixbot", |s| s.session.name.as_str());
     let input = ListInput {

@@ -10,7 +10,7 @@ use crate::Result;
 /// The session now, and everything `status` says of it. Without a
 /// configuration, the deadline is unknown and the supernumerary cap is 1.
 pub async fn read(store: &Store, settings: Option<&Settings>) -> Result<(Snapshot, Status)> {
-    let snapshot = snapshot(store, settings.map_or(1, |s| s.session.supernumerary_cap)).await?;
+    let snapshot = snapshot(store, settings).await?;
     let status = Status {
         deadline: settings.map(|s| s.session.deadline_written.clone()),
         closed_at: store.state(crate::close::CLOSED_AT).await?,

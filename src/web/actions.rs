@@ -145,7 +145,7 @@ pub async fn download_list(
         return Redirect::to("/referent?done=csrf").into_response();
     }
     let settings = &web.0.settings;
-    let snapshot = match snapshot(&web.0.store, settings.session.supernumerary_cap).await {
+    let snapshot = match snapshot(&web.0.store, Some(settings)).await {
         Ok(snapshot) => snapshot,
         Err(error) => return failed(error),
     };

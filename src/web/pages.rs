@@ -109,7 +109,7 @@ impl Web {
                 return Ok(html.clone());
             }
         }
-        let snapshot = snapshot(&self.0.store, self.0.settings.session.supernumerary_cap).await?;
+        let snapshot = snapshot(&self.0.store, Some(&self.0.settings)).await?;
         let heading = self.heading().await?;
         let mut context = Context::new();
         context.insert("groups", &view::posts_by_group(&snapshot));
@@ -266,7 +266,7 @@ async fn intern_context(
     let store = &web.0.store;
     let settings = &web.0.settings;
     let tz = settings.session.timezone;
-    let snapshot = snapshot(store, settings.session.supernumerary_cap).await?;
+    let snapshot = snapshot(store, Some(settings)).await?;
     // Searched by the address first: only the matching rows are worded.
     let Some(row) =
         view::intern_rows(&snapshot, &HashMap::new(), email, "").into_iter().find(|r| r.email == email)

@@ -162,6 +162,15 @@ async fn an_amphi_runs_every_kind_of_turn_and_sends_the_list_once_every_group_is
     // her second.
     assert_eq!(warned_rounds(&app, chloe).await, [2], "Chloé's warnings");
     assert_eq!(warned_rounds(&app, emma).await, [1], "Emma's warnings");
+    // allocate --json gives what the turns validated.
+    let allocation: serde_json::Value = serde_json::from_str(&app.app.ok(&["allocate", "--json"])).unwrap();
+    let of = |email: &str| {
+        let all = allocation["assignments"].as_array().unwrap();
+        let entry = all.iter().find(|a| a["email"] == email).unwrap().clone();
+        (entry["status"].as_str().unwrap().to_string(), entry["ars_id"].as_str().map(str::to_string))
+    };
+    assert_eq!(of(chloe), ("assigned".to_string(), Some("7003".to_string())));
+    assert_eq!(of(emma), ("absent".to_string(), None));
     let status = app.status_json();
     assert_eq!(status["amphi"]["finished"], true, "{status}");
     assert_eq!(status["amphi"]["groups"][0]["settled"], 6, "five interns, Chloé twice: {status}");
