@@ -58,7 +58,10 @@ pub async fn amphi(settings: &Settings, store: &Store, action: &AmphiAction) -> 
             if !store.interns().await?.iter().any(|stored| stored.intern.email == intern) {
                 return Err(Error::bad_input(format!("{intern} is not on the call list")));
             }
-            let settled = rows::turns_of(&mut tx, &intern).await?.last().is_some_and(|turn| !turn.is_open());
+            // Over: settled, unless PLUS TARD, and so to be called again.
+            let settled = rows::turns_of(&mut tx, &intern).await?.last().is_some_and(|turn| {
+                turn.settled.as_ref().is_some_and(|s| s.outcome != crate::amphi::Outcome::Later)
+            });
             if settled {
                 return Err(Error::bad_input(format!("the turn of {intern} is over: a validation is final")));
             }

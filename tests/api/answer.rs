@@ -445,8 +445,8 @@ fn an_override_replaces_only_its_template() {
     let builtin = Templates::load(None).unwrap();
     assert_eq!(templates.closed(&samples.closed).unwrap(), builtin.closed(&samples.closed).unwrap());
     // 12 for the list by email, 16 for the answers to the commands and the
-    // notices (SPEC §11), each in text and HTML.
-    assert_eq!(template_names().count(), 28);
+    // notices (SPEC §11), each in text and HTML, and the amphi's one.
+    assert_eq!(template_names().count(), 29);
 }
 
 #[test]

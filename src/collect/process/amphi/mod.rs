@@ -146,7 +146,9 @@ impl Processor {
         rows::call(tx, &turn).await?;
         info!(intern = %intern.email, group = %intern.group, round, ends_at = turn.ends_at, "amphi: called");
         turns.push(turn.clone());
-        let said = intents.get(&intern.email).copied().filter(|_| round == 1);
+        // An intent is cleared once it settles a turn: one still here was
+        // said for this call (a second PLUS TARD is refused when said).
+        let said = intents.get(&intern.email).copied();
         if let Some(settled) = self.at_call(amphi, &turn, said, group_turns, step.now_ms) {
             return self.settle(tx, &turn, settled, None, turns, step).await;
         }
@@ -311,7 +313,7 @@ impl Processor {
             let intern = waiting.intern;
             // Not those who said they will not choose now (ABSENT, PLUS
             // TARD), nor those already told for this round.
-            let said = waiting.round == 1 && intents.contains_key(&intern.email);
+            let said = intents.contains_key(&intern.email);
             if ahead == 0 || said || warned.contains(&(intern.email.as_str().to_string(), waiting.round)) {
                 continue;
             }

@@ -35,7 +35,9 @@ impl Processor {
         let (intern, wishes) = match decision {
             Decision::Confirmed { intern, wishes } => (intern, Some(wishes)),
             Decision::Command { intern, action: Action::Absent | Action::Later } => (intern, None),
-            Decision::Rejected { intern: Some(intern), .. } => (intern, None),
+            // Not one that must warn the owner of a reference used by someone
+            // else: that warning is the deadline mode's.
+            Decision::Rejected { intern: Some(intern), warn_owner: None, .. } => (intern, None),
             _ => return Ok(None),
         };
         let Some(profile) = self.session.intern(intern).cloned() else { return Ok(None) };
