@@ -34,6 +34,10 @@ pub enum AmphiKind {
     AfterTurn,
     /// The turn ended without a choice: absent.
     Absent,
+    /// `STATUT` or `POSTES`: where the intern stands (waiting, how many
+    /// ahead; choosing, until when; done, with what), the favourites and
+    /// the posts still open.
+    Standing,
 }
 
 /// `amphi`: one moment of an intern's turn.

@@ -118,6 +118,11 @@ async fn an_amphi_runs_every_kind_of_turn_and_sends_the_list_once_every_group_is
 
     // David: a taken post is refused with what is still open; then an open one.
     wait_text(&app, david, "C'EST VOTRE TOUR");
+    // STATUT, while David chooses: Emma is next, and sees what is open.
+    send(&app, emma, "STATUT").await;
+    let standing = wait_text(&app, emma, "pas encore appelé(e)");
+    assert!(standing.contains("1 interne avant vous") && standing.contains("n° 7003"), "{standing}");
+    assert!(!standing.contains("n° 7002 –"), "7002 is taken:\n{standing}");
     send(&app, david, "7001").await;
     let refused = wait_text(&app, david, "n'est PAS validée");
     assert!(refused.contains("n° 7003") && refused.contains("Postes encore ouverts"), "{refused}");

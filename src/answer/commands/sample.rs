@@ -133,6 +133,7 @@ fn amphi_samples(
         Settled,
         AfterTurn,
         Absent,
+        Standing,
     ];
     let open: Vec<PostLine> = posts.open_to(&intern.group).iter().map(|p| PostLine::new(p, 1)).collect();
     let mut samples = Vec::new();

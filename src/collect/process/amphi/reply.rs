@@ -11,7 +11,7 @@ use tracing::info;
 
 use super::super::Processor;
 use super::open_posts;
-use crate::amphi::{judge_reply, How, Intent, Outcome, ReplyEffect, Settled, Standing};
+use crate::amphi::{judge_reply, How, Intent, Line, Outcome, ReplyEffect, Settled, Standing};
 use crate::answer::{AmphiContext, AmphiKind, PostLine, WishLine};
 use crate::decide::{Action, Decision, Reason};
 use crate::domain::{ArsId, Intern};
@@ -34,7 +34,10 @@ impl Processor {
         let Some(amphi) = self.settings.amphi().cloned() else { return Ok(None) };
         let (intern, wishes) = match decision {
             Decision::Confirmed { intern, wishes } => (intern, Some(wishes)),
-            Decision::Command { intern, action: Action::Absent | Action::Later } => (intern, None),
+            Decision::Command {
+                intern,
+                action: Action::Absent | Action::Later | Action::Status | Action::Posts,
+            } => (intern, None),
             // Not one that must warn the owner of a reference used by someone
             // else: that warning is the deadline mode's.
             Decision::Rejected { intern: Some(intern), warn_owner: None, .. } => (intern, None),
@@ -52,6 +55,34 @@ impl Processor {
                 context.reasons = reasons.iter().map(Reason::sentence).collect();
                 context.open_posts = open_posts(&seats, &profile);
                 context.ends_at = Some(self.instant_words(turn.ends_at));
+                Ok(Some(context))
+            }
+            Decision::Command { action: Action::Status | Action::Posts, .. } => {
+                let line = Line::new(self.session.members(&profile.group).iter().collect(), &group_turns);
+                let seats = self.seats(&profile.group, &group_turns);
+                let mut context = self.amphi_context(&amphi, AmphiKind::Standing, &profile);
+                context.open_posts = open_posts(&seats, &profile);
+                let wishes = self.session.wishes.get(intern).cloned().unwrap_or_default();
+                let posts = self.session.posts.clone();
+                context.wishes =
+                    WishLine::list(&wishes, &profile.group, &crate::answer::PostCatalog::new(&posts));
+                match &standing {
+                    Standing::Choosing { turn } => context.ends_at = Some(self.instant_words(turn.ends_at)),
+                    Standing::Settled { turn, again: false } => {
+                        let outcome = turn.settled.as_ref().map(|s| &s.outcome);
+                        if let Some(Outcome::Chosen { ars_id, status }) = outcome {
+                            context.post = self.post_line(&profile, ars_id);
+                            context.surnombre = *status == crate::allocation::Status::Surnombre;
+                        }
+                        context.how = Some("settled");
+                    }
+                    _ => {
+                        let open = usize::from(line.open_turn().is_some());
+                        let place = line.waiting().iter().position(|w| w.intern.email == *intern);
+                        context.ahead = open + place.unwrap_or(0);
+                        context.again = matches!(standing, Standing::Settled { again: true, .. });
+                    }
+                }
                 Ok(Some(context))
             }
             Decision::Command { action, .. } => {
