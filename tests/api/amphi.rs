@@ -247,3 +247,39 @@ async fn the_referents_page_shows_who_is_choosing_and_follows_the_amphi_live() {
     browser.stop().await;
     terminate(&mut daemon);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_referent_pauses_resumes_and_skips_from_the_command_line() {
+    let app = spawn_amphi(chrono::Duration::seconds(-60), "0.5").await;
+    let [alice, bruno, chloe, ..] = INTERNS;
+    let daemon = app.start_daemon().await;
+    wait_text(&app, alice, "C'EST VOTRE TOUR");
+    let before = turns_of(&app, alice).await;
+
+    assert!(app.app.ok(&["amphi", "pause"]).contains("paused"));
+    assert!(app.app.ok(&["status"]).contains("PAUSED since"));
+    assert!(app.app.ok(&["amphi", "pause"]).contains("already paused"));
+    assert!(app.app.ok(&["amphi", "resume"]).contains("got back"));
+    let after = turns_of(&app, alice).await;
+    assert!(after[0].2 > before[0].2, "the pause moved the end of Alice's turn on: {before:?} → {after:?}");
+    assert!(app.status_json()["amphi"]["paused_since"].is_null());
+
+    // Skipped while choosing, and before being called.
+    app.app.ok(&["amphi", "skip", bruno]);
+    app.app.ok(&["amphi", "skip", alice]);
+    wait_text(&app, chloe, "C'EST VOTRE TOUR");
+    for intern in [alice, bruno] {
+        let turns = turns_of(&app, intern).await;
+        assert_eq!(
+            (turns[0].4.as_deref(), turns[0].6.as_deref()),
+            (Some("absent"), Some("skipped")),
+            "{intern}"
+        );
+    }
+    assert_eq!(count_text(&app, bruno, "C'EST VOTRE TOUR"), 0, "Bruno was skipped before his call");
+    let over = app.app.choixbot(&["amphi", "skip", alice]);
+    assert_eq!(over.status.code(), Some(2), "a settled turn cannot be skipped");
+    let unknown = app.app.choixbot(&["amphi", "skip", "personne@exemple.fr"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    daemon.stop().await;
+}
