@@ -200,6 +200,11 @@ mod tests {
         assert_eq!(resolved.turn_ms, 30_000);
         assert_eq!(resolved.when_absent, WhenAbsent::Wishes);
         assert_eq!(settings.session.deadline, session::no_deadline());
+        // Written anyway (here in 2020, long past), it does not close the amphi.
+        let with_deadline =
+            TEMPLATE.replace("timezone = \"Europe/Paris\"", "timezone = \"Europe/Paris\"\nmode = \"amphi\"");
+        let settings = Settings::parse(&format!("{with_deadline}{table}")).unwrap();
+        assert_eq!(settings.session.deadline, session::no_deadline());
         let bad = table.replace("0.5", "0");
         assert!(Settings::parse(&format!("{amphi}{bad}")).unwrap_err().contains("amphi.turn_minutes"));
         let unknown = table.replace("when_absent", "when_away");

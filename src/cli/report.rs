@@ -214,7 +214,10 @@ impl CloseStatus {
                  (choixbot run does it; choixbot close does it now).\n"
             );
         }
-        format!("Session open until {deadline}.\n")
+        match &self.deadline {
+            Some(deadline) => format!("Session open until {deadline}.\n"),
+            None => "Session open: an amphi closes when every group is done.\n".to_string(),
+        }
     }
 }
 

@@ -39,7 +39,8 @@ pub fn session_tz(settings: Option<&Settings>) -> chrono_tz::Tz {
 async fn close_status(store: &Store, settings: Option<&Settings>) -> Result<CloseStatus> {
     use crate::answer::french::{deadline_in_words, instant_in_words};
     let tz = session_tz(settings);
-    let deadline = settings.map(|s| s.session.deadline);
+    // An amphi has no deadline: it ends when every group is done.
+    let deadline = settings.filter(|s| s.amphi().is_none()).map(|s| s.session.deadline);
     let closed_at = store.state(crate::close::CLOSED_AT).await?;
     let closed = closed_at
         .as_deref()

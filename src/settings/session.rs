@@ -26,7 +26,8 @@ pub struct SessionSettings {
     pub mode: super::Mode,
     /// The deadline as an instant (see [`deadline_instant`]). In the
     /// amphi, where the session ends when every group is done, it may be
-    /// left out: it is then [`no_deadline`], which nothing reaches.
+    /// left out and is not used: it is [`no_deadline`], which nothing
+    /// reaches.
     pub deadline: DateTime<Utc>,
     /// The deadline as written in the file (local time): the log shows it,
     /// and the list's Message-ID is derived from it.
@@ -91,8 +92,15 @@ impl TryFrom<RawSession> for SessionSettings {
             .timezone
             .parse()
             .map_err(|_| format!("session.timezone {:?} is not a known time zone", raw.timezone))?;
+        // An amphi ends when every group is done, not at a time: a deadline
+        // written anyway is checked, and not used (a past one would close
+        // the session before the first call).
         let (deadline, deadline_written) = match (raw.deadline, raw.mode) {
-            (Some(written), _) => (deadline_instant(&written, timezone)?, written),
+            (Some(written), super::Mode::Amphi) => {
+                deadline_instant(&written, timezone)?;
+                (no_deadline(), String::new())
+            }
+            (Some(written), super::Mode::Deadline) => (deadline_instant(&written, timezone)?, written),
             (None, super::Mode::Amphi) => (no_deadline(), String::new()),
             (None, super::Mode::Deadline) => return Err("session.deadline is missing".into()),
         };
