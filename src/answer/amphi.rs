@@ -40,6 +40,24 @@ pub enum AmphiKind {
     Standing,
 }
 
+impl AmphiKind {
+    /// Every kind, for the templates' check.
+    pub const ALL: [AmphiKind; 12] = [
+        Self::Turn,
+        Self::Soon,
+        Self::Validated,
+        Self::Refused,
+        Self::Favourites,
+        Self::DeclaredAbsent,
+        Self::Later,
+        Self::LaterRefused,
+        Self::Settled,
+        Self::AfterTurn,
+        Self::Absent,
+        Self::Standing,
+    ];
+}
+
 /// `amphi`: one moment of an intern's turn.
 #[derive(Debug, Clone, Serialize)]
 pub struct AmphiContext {

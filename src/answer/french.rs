@@ -56,6 +56,12 @@ pub fn instant_in_words(instant: DateTime<Utc>, tz: Tz) -> String {
     )
 }
 
+/// [`instant_in_words`] of a timestamp as the store keeps it (ms since the
+/// epoch); empty for one out of chrono's range.
+pub fn ms_in_words(ms: i64, tz: Tz) -> String {
+    DateTime::from_timestamp_millis(ms).map(|at| instant_in_words(at, tz)).unwrap_or_default()
+}
+
 /// "lundi 4 mai 2020", "vendredi 1er mai 2020".
 pub fn date_in_words(date: chrono::NaiveDate) -> String {
     let day = date.day();

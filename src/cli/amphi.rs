@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use crate::amphi::{Intent, Line, Turn};
-use crate::answer::french::instant_in_words;
+use crate::answer::french::ms_in_words;
 use crate::domain::Email;
 use crate::settings::Settings;
 use crate::store::{self, amphi as rows, Store};
@@ -112,7 +112,6 @@ impl AmphiStatus {
         let mut names: Vec<_> = interns.iter().map(|intern| intern.group.clone()).collect();
         names.sort();
         names.dedup();
-        let words = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).map(|at| instant_in_words(at, tz));
         let groups: Vec<AmphiGroup> = names
             .iter()
             .map(|group| {
@@ -122,14 +121,14 @@ impl AmphiStatus {
                 AmphiGroup {
                     group: group.to_string(),
                     choosing: open.map(|turn| turn.intern.to_string()),
-                    until: open.and_then(|turn| words(turn.ends_at)),
+                    until: open.map(|turn| ms_in_words(turn.ends_at, tz)),
                     left: line.waiting().len(),
                     settled: group_turns.iter().filter(|t| !t.is_open()).count(),
                 }
             })
             .collect();
         let finished = groups.iter().all(|g| g.choosing.is_none() && g.left == 0);
-        Ok(Some(Self { paused_since: paused.and_then(words), finished, groups }))
+        Ok(Some(Self { paused_since: paused.map(|ms| ms_in_words(ms, tz)), finished, groups }))
     }
 
     /// The amphi, for the terminal.

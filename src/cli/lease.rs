@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::answer::french::instant_in_words;
+use crate::answer::french::ms_in_words;
 use crate::store::Store;
 
 /// The lease and the standbys.
@@ -31,9 +31,7 @@ pub struct Process {
 
 impl LeaseStatus {
     pub async fn read(store: &Store, tz: chrono_tz::Tz) -> anyhow::Result<Self> {
-        let words = |ms: i64| {
-            chrono::DateTime::from_timestamp_millis(ms).map(|at| instant_in_words(at, tz)).unwrap_or_default()
-        };
+        let words = |ms: i64| ms_in_words(ms, tz);
         let lease = store.lease().await?.filter(|lease| lease.live);
         let standbys = store
             .daemons_seen(crate::lease::SEEN_WITHIN)

@@ -63,8 +63,6 @@ async fn close_status(store: &Store, settings: Option<&Settings>) -> Result<Clos
 /// The refusal the daemon recorded, if the mailbox refuses choixbot now.
 async fn mailbox_refused(store: &Store, tz: chrono_tz::Tz) -> Result<Option<MailboxRefused>> {
     let Some(refusal) = crate::alert::RefusalInForce::read(store).await? else { return Ok(None) };
-    let since = chrono::DateTime::from_timestamp_millis(refusal.since_ms)
-        .map(|at| crate::answer::french::instant_in_words(at, tz))
-        .unwrap_or_default();
+    let since = crate::answer::french::ms_in_words(refusal.since_ms, tz);
     Ok(Some(MailboxRefused { kind: refusal.kind, since, error: refusal.error, remedy: refusal.remedy }))
 }

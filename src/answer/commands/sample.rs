@@ -120,24 +120,9 @@ fn amphi_samples(
     posts: &PostCatalog<'_>,
     wishes: &[ArsId],
 ) -> Vec<AmphiContext> {
-    use AmphiKind::*;
-    let kinds = [
-        Turn,
-        Soon,
-        Validated,
-        Refused,
-        Favourites,
-        DeclaredAbsent,
-        Later,
-        LaterRefused,
-        Settled,
-        AfterTurn,
-        Absent,
-        Standing,
-    ];
     let open: Vec<PostLine> = posts.open_to(&intern.group).iter().map(|p| PostLine::new(p, 1)).collect();
     let mut samples = Vec::new();
-    for kind in kinds {
+    for kind in AmphiKind::ALL {
         for proxy in [false, true] {
             let mut context = AmphiContext::new(kind, session.clone(), intern, proxy, 600_000);
             context.post = open.first().cloned();

@@ -55,13 +55,17 @@ impl Processor {
         }
         let mut tx = self.store.begin_write().await?;
         self.follow_imports(&mut tx).await?;
-        if self.store.state(crate::close::CLOSED_AT).await?.is_some() {
+        if self.session_closed().await? {
             return Ok(Some(Step { next_at: None, finished: true }));
         }
         if rows::paused_since(&mut tx).await?.is_some() {
             return Ok(Some(Step { next_at: None, finished: false }));
         }
-        let mut turns = rows::turns(&mut tx).await?;
+        // Each group's turns, read once: a group's step looks at its own.
+        let mut by_group: std::collections::HashMap<Group, Vec<Turn>> = std::collections::HashMap::new();
+        for turn in rows::turns(&mut tx).await? {
+            by_group.entry(turn.group.clone()).or_default().push(turn);
+        }
         let intents = rows::intents(&mut tx).await?;
         let warned = rows::warned(&mut tx).await?;
         let mut step = StepState {
@@ -72,9 +76,10 @@ impl Processor {
         let groups: Vec<Group> = self.session.group_names().into_iter().cloned().collect();
         let mut finished = true;
         for group in &groups {
-            let done = self.step_group(&mut tx, &amphi, group, &mut turns, &intents, &mut step).await?;
+            let turns = by_group.entry(group.clone()).or_default();
+            let done = self.step_group(&mut tx, &amphi, group, turns, &intents, &mut step).await?;
             finished &= done;
-            self.warn_near(&mut tx, &amphi, group, &turns, (&warned, &intents), &mut step).await?;
+            self.warn_near(&mut tx, &amphi, group, turns, (&warned, &intents), &mut step).await?;
         }
         let count = step.queued.len();
         store::outbox::queue_all(&mut tx, &step.queued, step.now_ms).await?;
@@ -87,7 +92,8 @@ impl Processor {
         Ok(Some(Step { next_at, finished }))
     }
 
-    /// Moves one group on as far as it goes now; true when it is done.
+    /// Moves one group on as far as it goes now (`turns`: the group's);
+    /// true when it is done.
     async fn step_group(
         &mut self,
         tx: &mut Transaction<'static, Any>,
@@ -98,7 +104,7 @@ impl Processor {
         step: &mut StepState,
     ) -> anyhow::Result<bool> {
         loop {
-            let group_turns: Vec<Turn> = turns.iter().filter(|t| &t.group == group).cloned().collect();
+            let group_turns = turns.clone();
             let members: Vec<&Intern> = self.session.members(group).iter().collect();
             let line = Line::new(members, &group_turns);
             if let Some(open) = line.open_turn() {
@@ -285,7 +291,7 @@ impl Processor {
     }
 
     /// Tells the interns whose turn is near (`amphi.notice_ahead` or fewer
-    /// ahead of them), once per round.
+    /// ahead of them), once per round. `turns`: the group's.
     async fn warn_near(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -301,8 +307,7 @@ impl Processor {
         if amphi.notice_ahead == 0 {
             return Ok(());
         }
-        let group_turns: Vec<Turn> = turns.iter().filter(|t| &t.group == group).cloned().collect();
-        let line = Line::new(self.session.members(group).iter().collect(), &group_turns);
+        let line = Line::new(self.session.members(group).iter().collect(), turns);
         let open_end = line.open_turn().map(|turn| turn.ends_at);
         let before = usize::from(open_end.is_some());
         for (index, waiting) in line.waiting().into_iter().enumerate() {
@@ -352,8 +357,7 @@ impl Processor {
     }
 
     fn instant_words(&self, ms: i64) -> String {
-        let at = DateTime::from_timestamp_millis(ms).unwrap_or_default();
-        french::instant_in_words(at, self.settings.session.timezone)
+        french::ms_in_words(ms, self.settings.session.timezone)
     }
 }
 
