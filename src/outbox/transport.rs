@@ -3,8 +3,10 @@
 //! again later, never (5xx), or unknown (the connection broke while the
 //! message was being sent, so the server may have it).
 //!
-//! It uses lettre's pooled `AsyncSmtpTransport` (connections are reused
-//! across sends; the pool checks a connection before reusing it).
+//! lettre speaks SMTP on connections choixbot opens itself
+//! (`super::pinned`, which says why: TCP_NODELAY, and a server's own
+//! certificate), kept open between sends and checked with a NOOP before
+//! each reuse.
 //!
 //! # What lettre lets us distinguish
 //!
@@ -25,31 +27,25 @@
 //! A 4xx or 5xx reply, even to the end of DATA, is a clear refusal: the
 //! message was not accepted, so those are transient and permanent.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use lettre::address::Envelope;
-use std::sync::Arc;
-
 use lettre::transport::smtp::authentication::{Credentials, Mechanism, DEFAULT_MECHANISMS};
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::transport::smtp::AsyncSmtpTransportBuilder;
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::Error as SmtpError;
-use lettre::transport::smtp::PoolConfig;
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::Address;
 use secrecy::{ExposeSecret, SecretString};
 
-use tracing::info;
-
 use crate::oauth::TokenSource;
-use crate::settings::{Auth, Security, SmtpSettings};
+use crate::settings::{Auth, SmtpSettings};
 
-/// How many messages the outbox sends at once, and how many connections the
-/// pool keeps. Each send waits on a few round trips and on the server
-/// writing its queue file, so throughput grows with the connections: with
-/// 8 the storm benchmark sent half as fast as Postfix's `smtp-source` did.
-/// lettre's pool keeps 10 by default; a larger concurrency than the pool
-/// would reconnect for every send above it.
+/// How many messages the outbox sends at once, and how many connections
+/// are kept open between sends. Each send waits on a few round trips and
+/// on the server writing its queue file, so throughput grows with the
+/// connections; a larger concurrency than the connections kept would
+/// reconnect for every send above it.
 pub const SEND_CONCURRENCY: usize = 16;
 
 /// What became of one message handed to the SMTP server.
@@ -69,59 +65,42 @@ pub enum SendOutcome {
     Ambiguous(String),
 }
 
-/// The outgoing SMTP server, with a pool of connections.
+/// The outgoing SMTP server, with the connections kept open between sends.
 #[derive(Clone)]
 pub struct SmtpTransport {
-    /// lettre's pooled transport (with the password, or none).
-    inner: AsyncSmtpTransport<Tokio1Executor>,
-    /// With `smtp.auth = "oauth2"`: the pool for the current access token.
-    oauth2: Option<Arc<OAuth2Pool>>,
+    /// With `smtp.auth = "oauth2"`: the tokens, and the login they are for.
+    oauth2: Option<Arc<OAuth2>>,
     /// `HOST:PORT`, for messages.
     address: String,
     /// The deadline of one whole send.
     timeout: Duration,
-    /// `smtp.*`, for the connections over choixbot's own TLS.
+    /// `smtp.*`, to open connections (`super::pinned`).
     settings: Arc<SmtpSettings>,
-    /// The password login, if any (with OAuth2 the pool's tokens are used).
+    /// The password login, if any (with OAuth2 the tokens are used).
     credentials: Option<(String, SecretString)>,
-    /// Whether to send over choixbot's own TLS (`super::pinned`): from the
-    /// start with `tls_fingerprint`, and for good once lettre's TLS refused
-    /// the server's certificate that `ca_file` trusts as it is.
-    pinned: Arc<std::sync::atomic::AtomicBool>,
+    /// Connections that sent their last message and wait for the next.
+    idle: Arc<std::sync::Mutex<Vec<Idle>>>,
 }
 
-/// lettre takes fixed credentials: a new access token means a new pool.
-/// The connections of the old one were authenticated already and still
-/// send until they close.
-struct OAuth2Pool {
+/// The OAuth2 login of the SMTP connections.
+struct OAuth2 {
     /// The tokens, shared with IMAP.
     tokens: Arc<TokenSource>,
-    /// `smtp.*`, to build the pool again.
-    settings: SmtpSettings,
     /// The login the token is for.
     username: String,
-    /// The pool and the generation of the token it logs in with.
-    current: std::sync::Mutex<Option<(u64, AsyncSmtpTransport<Tokio1Executor>)>>,
 }
 
-impl OAuth2Pool {
-    /// The pool for a valid token, and that token's generation.
-    async fn transport(&self) -> Result<(AsyncSmtpTransport<Tokio1Executor>, u64)> {
-        let (token, generation) = self.tokens.access_token().await?;
-        let mut current = self.current.lock().expect("the SMTP pool lock");
-        if let Some((built, transport)) = current.as_ref() {
-            if *built == generation {
-                return Ok((transport.clone(), generation));
-            }
-        }
-        let transport = builder(&self.settings)?
-            .credentials(Credentials::new(self.username.clone(), token.expose_secret().to_string()))
-            .authentication(vec![Mechanism::Xoauth2])
-            .build();
-        *current = Some((generation, transport.clone()));
-        Ok((transport, generation))
-    }
+/// An open, logged-in connection between two sends.
+struct Idle {
+    /// The connection.
+    connection: AsyncSmtpConnection,
+    /// When its last send ended.
+    since: std::time::Instant,
 }
+
+/// How long a connection may wait for its next send before it is closed
+/// rather than reused (lettre's pool used the same).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl SmtpTransport {
     /// Builds the transport; nothing is connected until the first send.
@@ -132,20 +111,15 @@ impl SmtpTransport {
     ) -> Result<SmtpTransport> {
         let timeout = Duration::from_secs(settings.timeout_seconds.max(1));
         let address = format!("{}:{}", settings.host, settings.port);
-        let mut builder = builder(settings)?;
-        if let Some((username, password)) = &credentials {
-            builder =
-                builder.credentials(Credentials::new(username.clone(), password.expose_secret().to_string()));
-        }
-        let pinned = super::pinned::from_the_start(settings);
+        // A broken CA file is told at the start, not at the first send.
+        crate::mailbox::pinning::client_config(settings.ca_file(), settings.tls_fingerprint())?;
         Ok(SmtpTransport {
-            inner: builder.build(),
             oauth2: None,
             address,
             timeout,
             settings: Arc::new(settings.clone()),
             credentials,
-            pinned: Arc::new(std::sync::atomic::AtomicBool::new(pinned)),
+            idle: Arc::new(std::sync::Mutex::new(Vec::new())),
         })
     }
 
@@ -164,12 +138,7 @@ impl SmtpTransport {
             ));
         };
         let mut transport = SmtpTransport::new(settings, None)?;
-        transport.oauth2 = Some(Arc::new(OAuth2Pool {
-            tokens: tokens.clone(),
-            settings: settings.clone(),
-            username: username.to_string(),
-            current: std::sync::Mutex::new(None),
-        }));
+        transport.oauth2 = Some(Arc::new(OAuth2 { tokens: tokens.clone(), username: username.to_string() }));
         Ok(transport)
     }
 
@@ -185,61 +154,67 @@ impl SmtpTransport {
         // with, so a message that already ends with a line break would gain
         // an empty line: the last break is left to lettre.
         let raw = raw.strip_suffix(b"\r\n").or_else(|| raw.strip_suffix(b"\n")).unwrap_or(raw);
-        if self.pinned.load(std::sync::atomic::Ordering::Relaxed) {
-            return self.send_pinned(&envelope, raw).await;
-        }
-        let (transport, generation) = match &self.oauth2 {
-            None => (self.inner.clone(), None),
-            Some(pool) => match pool.transport().await {
-                Ok((transport, generation)) => (transport, Some(generation)),
-                // Nothing was sent; a revoked authorization is told to
-                // the referents by the mailbox, which needs it too.
-                Err(error) => {
-                    return SendOutcome::Transient(format!("SMTP server {}: {error:#}", self.address))
-                }
+        let mut connection = match self.reused().await {
+            Some(connection) => connection,
+            None => match self.open().await {
+                Ok(connection) => connection,
+                Err(outcome) => return outcome,
             },
         };
-        match tokio::time::timeout(self.timeout, transport.send_raw(&envelope, raw)).await {
-            Ok(Ok(_response)) => SendOutcome::Accepted,
-            Ok(Err(error)) if generation.is_some() && is_authentication_refused(&error) => {
-                self.token_refused(generation, &error).await
+        match tokio::time::timeout(self.timeout, connection.send(&envelope, raw)).await {
+            Ok(Ok(_response)) => {
+                self.keep(connection);
+                SendOutcome::Accepted
             }
-            Ok(Err(error)) if certificate_refused(&error) && self.settings.ca_file().is_some() => {
-                // lettre's TLS cannot trust a server's own self-signed
-                // certificate (CA:TRUE): try choixbot's, which can. The TLS
-                // failed before any command, so nothing was sent.
-                let outcome = self.send_pinned(&envelope, raw).await;
-                if !matches!(outcome, SendOutcome::Transient(_)) {
-                    info!(server = %self.address, "SMTP over choixbot's own TLS: ca_file holds the server's own certificate");
-                    self.pinned.store(true, std::sync::atomic::Ordering::Relaxed);
-                }
-                outcome
-            }
+            // lettre has closed the connection after any error.
             Ok(Err(error)) => classify(&error, &self.address),
             Err(_) => self.too_long(),
         }
     }
 
-    /// One send on a connection of its own over choixbot's own TLS.
-    async fn send_pinned(&self, envelope: &Envelope, raw: &[u8]) -> SendOutcome {
+    /// An idle connection that still answers, if any. It is checked with
+    /// a NOOP first, as lettre's pool did: a connection the server closed
+    /// while it was idle then fails here, where nothing was sent, rather
+    /// than at MAIL FROM, where a network error is ambiguous (see the
+    /// module comment).
+    async fn reused(&self) -> Option<AsyncSmtpConnection> {
+        loop {
+            let idle = self.idle.lock().expect("the SMTP connections' lock").pop()?;
+            if idle.since.elapsed() > IDLE_TIMEOUT {
+                continue;
+            }
+            let mut connection = idle.connection;
+            if let Ok(true) = tokio::time::timeout(self.timeout, connection.test_connected()).await {
+                return Some(connection);
+            }
+        }
+    }
+
+    /// Keeps `connection` for the next send, up to [`SEND_CONCURRENCY`]
+    /// connections.
+    fn keep(&self, connection: AsyncSmtpConnection) {
+        let mut idle = self.idle.lock().expect("the SMTP connections' lock");
+        idle.retain(|idle| idle.since.elapsed() <= IDLE_TIMEOUT);
+        if idle.len() < SEND_CONCURRENCY {
+            idle.push(Idle { connection, since: std::time::Instant::now() });
+        }
+    }
+
+    /// Opens a connection and logs in. Every failure is before any mail
+    /// command: the outcome is never ambiguous.
+    async fn open(&self) -> Result<AsyncSmtpConnection, SendOutcome> {
         let (credentials, generation) = match &self.oauth2 {
             None => (self.credentials.clone(), None),
-            Some(pool) => match pool.tokens.access_token().await {
-                Ok((token, generation)) => (Some((pool.username.clone(), token)), Some(generation)),
+            Some(oauth2) => match oauth2.tokens.access_token().await {
+                Ok((token, generation)) => (Some((oauth2.username.clone(), token)), Some(generation)),
                 Err(error) => {
-                    return SendOutcome::Transient(format!("SMTP server {}: {error:#}", self.address))
+                    return Err(SendOutcome::Transient(format!("SMTP server {}: {error:#}", self.address)))
                 }
             },
         };
-        let mut connection = match super::pinned::connect(&self.settings, self.timeout).await {
-            Ok(connection) => connection,
-            Err(error) => {
-                return SendOutcome::Transient(format!(
-                    "cannot connect to SMTP server {}: {error:#}",
-                    self.address
-                ))
-            }
-        };
+        let mut connection = super::pinned::connect(&self.settings, self.timeout).await.map_err(|error| {
+            SendOutcome::Transient(format!("cannot connect to SMTP server {}: {error:#}", self.address))
+        })?;
         if let Some((username, secret)) = credentials {
             let mechanisms = match self.settings.auth {
                 Auth::Password => DEFAULT_MECHANISMS,
@@ -249,28 +224,23 @@ impl SmtpTransport {
             match tokio::time::timeout(self.timeout, connection.auth(mechanisms, &login)).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(error)) if generation.is_some() && is_authentication_refused(&error) => {
-                    return self.token_refused(generation, &error).await
+                    return Err(self.token_refused(generation, &error).await)
                 }
-                Ok(Err(error)) => return classify(&error, &self.address),
+                Ok(Err(error)) => return Err(classify(&error, &self.address)),
                 // Before any mail command: nothing was sent.
-                Err(_) => return SendOutcome::Transient(format!("SMTP login on {} timed out", self.address)),
+                Err(_) => {
+                    return Err(SendOutcome::Transient(format!("SMTP login on {} timed out", self.address)))
+                }
             }
         }
-        match tokio::time::timeout(self.timeout, connection.send(envelope, raw)).await {
-            Ok(Ok(_response)) => {
-                let _ = connection.quit().await;
-                SendOutcome::Accepted
-            }
-            Ok(Err(error)) => classify(&error, &self.address),
-            Err(_) => self.too_long(),
-        }
+        Ok(connection)
     }
 
     /// Refused at AUTH, before any mail command: a new token at the next
     /// attempt.
     async fn token_refused(&self, generation: Option<u64>, error: &SmtpError) -> SendOutcome {
-        if let (Some(pool), Some(generation)) = (&self.oauth2, generation) {
-            pool.tokens.refused(generation).await;
+        if let (Some(oauth2), Some(generation)) = (&self.oauth2, generation) {
+            oauth2.tokens.refused(generation).await;
         }
         SendOutcome::Transient(format!("SMTP server {} refused the OAuth2 token: {error}", self.address))
     }
@@ -283,20 +253,6 @@ impl SmtpTransport {
             self.timeout.as_secs()
         ))
     }
-}
-
-/// lettre's builder for `settings`, without credentials.
-fn builder(settings: &SmtpSettings) -> Result<AsyncSmtpTransportBuilder> {
-    let timeout = Duration::from_secs(settings.timeout_seconds.max(1));
-    let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.as_str())
-        .port(settings.port)
-        .timeout(Some(timeout))
-        .pool_config(PoolConfig::new().max_size(SEND_CONCURRENCY as u32));
-    Ok(match settings.security {
-        Security::Tls => builder.tls(Tls::Wrapper(tls_parameters(settings)?)),
-        Security::Starttls => builder.tls(Tls::Required(tls_parameters(settings)?)),
-        Security::None => builder.tls(Tls::None),
-    })
 }
 
 /// Whether lettre's TLS refused the server's certificate (rustls's
