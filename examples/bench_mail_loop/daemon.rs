@@ -90,6 +90,28 @@ impl Watch {
         Ok(size.unwrap_or(0.0) as usize)
     }
 
+    /// Second by second from `started_ms`: how many replies were recorded
+    /// and how many answers accepted by then, the storm's shape.
+    pub async fn timeline(&self, started_ms: i64) -> Result<Vec<(i64, i64, i64)>> {
+        let count = |column: &'static str, table: &'static str| async move {
+            let rows: Vec<i64> = sqlx::query_scalar(&format!(
+                "SELECT ({column} - $1) / 1000 FROM {table} WHERE {column} IS NOT NULL ORDER BY {column}"
+            ))
+            .bind(started_ms)
+            .fetch_all(&self.pool)
+            .await?;
+            anyhow::Ok(rows)
+        };
+        let (recorded, sent) = (count("received_at", "messages").await?, count("sent_at", "outbox").await?);
+        let last = recorded.iter().chain(&sent).copied().max().unwrap_or(0);
+        Ok((0..=last)
+            .map(|second| {
+                let by = |at: &[i64]| at.iter().filter(|&&s| s <= second).count() as i64;
+                (second + 1, by(&recorded), by(&sent))
+            })
+            .collect())
+    }
+
     /// For each answered Message-ID, when its first answer was accepted
     /// (`sent_at`, recorded right after the server's 250).
     pub async fn sent_at_by_reply(&self) -> Result<HashMap<String, SystemTime>> {
@@ -113,6 +135,20 @@ pub fn vm_hwm_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The CPU time a process has used so far (user + system, all its
+/// threads), from `/proc/PID/stat`: the storm's cost to the machine, which
+/// the mail servers share.
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may hold spaces: count from
+    // after it. utime and stime are fields 14 and 15 of the line.
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf only reads a configuration value.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Some(Duration::from_millis(ticks * 1000 / per_second))
 }
 
 /// The daemon's process, stopped when dropped (also when the benchmark
