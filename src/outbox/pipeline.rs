@@ -32,7 +32,7 @@ const BATCH: i64 = 200;
 pub struct Lane<'a> {
     /// The database holding the outbox.
     pub store: &'a Store,
-    /// The SMTP connection pool.
+    /// The SMTP server, with its open connections.
     pub transport: &'a SmtpTransport,
     /// The envelope sender.
     pub envelope_from: &'a str,

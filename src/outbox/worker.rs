@@ -25,7 +25,7 @@ use crate::store::Store;
 pub struct Worker {
     /// The database holding the outbox.
     pub store: Store,
-    /// The SMTP connection pool.
+    /// The SMTP server, with its open connections.
     pub transport: SmtpTransport,
     /// The envelope sender (bounces come back to it).
     pub envelope_from: String,
