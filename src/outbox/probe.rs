@@ -83,8 +83,10 @@ pub async fn probe(
     Ok(Probed { encrypted, logged_in })
 }
 
-/// The connection, greeted and secured as the outbox makes it: lettre's
-/// TLS, or choixbot's own for a server's own certificate (`super::pinned`).
+/// The connection, greeted and secured: lettre's TLS first, then
+/// choixbot's own (`super::pinned`, which the outbox always uses) for a
+/// server's own certificate, so that a refusal says which setting would
+/// trust it.
 async fn open(settings: &SmtpSettings, timeout: Duration) -> Result<AsyncSmtpConnection, String> {
     let pinned =
         || async { super::pinned::connect(settings, timeout).await.map_err(|error| format!("{error:#}")) };
