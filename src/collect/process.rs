@@ -50,6 +50,10 @@ pub struct Processor {
     /// In the amphi: a reply settled a turn or said ABSENT / PLUS TARD,
     /// so the next intern may be called now ([`Processor::amphi_due`]).
     amphi_due: bool,
+    /// The rows of the batch being decided (its messages, wishes and
+    /// notices), written together before it commits. Reserved afresh by
+    /// each batch, so a batch that failed leaves nothing behind here.
+    rows: store::BatchRows,
 }
 
 /// What happened to one message, for the log and the tests.
@@ -71,7 +75,8 @@ impl Processor {
         let session = SessionData::load_with_cap(&store, settings.session.supernumerary_cap).await?;
         let deadline = settings.session.deadline;
         let ours = vec![settings.mail.from_address.clone(), settings.mail.reply_to.clone()];
-        Ok(Self { store, settings, session, answers, outbox_wake, deadline, ours, amphi_due: true })
+        let rows = store::BatchRows::default();
+        Ok(Self { store, settings, session, answers, outbox_wake, deadline, ours, amphi_due: true, rows })
     }
 
     pub fn store(&self) -> &Store {
@@ -170,13 +175,15 @@ impl Processor {
         let parsed: Vec<ParsedReply> =
             fresh.iter().map(|m| reply::parse(&m.raw, &self.session.known)).collect();
         self.look_up_batch(&parsed, &mut batch).await?;
+        self.rows = store::BatchRows::reserve(&mut tx, self.store.backend(), fresh.len()).await?;
         for (message, parsed) in fresh.into_iter().zip(parsed) {
             let place = Place { folder, uidvalidity, closed, catalog: &catalog };
             let processed = self.process_one(&mut tx, &mut batch, place, message, parsed).await?;
             results.push(processed);
         }
-        // The batch's answers, a few statements for all: they are committed
-        // with the messages they answer either way.
+        // The batch's rows and answers, a few statements for all: they are
+        // committed together either way.
+        self.rows.flush(&mut tx).await?;
         store::outbox::queue_all(&mut tx, &batch.queued, self.store.clock().now().timestamp_millis()).await?;
         if let Some(last_uid) = uids().max() {
             self.advance(&mut tx, folder, uidvalidity, last_uid).await?;
@@ -238,7 +245,7 @@ impl Processor {
             internal_date: message.received.map(|at| at.timestamp_millis()),
             recorded_at: now.timestamp_millis(),
         };
-        let message_ref = store::record_message(tx, &incoming).await?;
+        let message_ref = self.rows.record_message(&incoming)?;
         let now_ms = now.timestamp_millis();
         // In the amphi, a reply acts on the intern's turn, and is answered
         // with it; anything else is recorded as in the deadline mode.

@@ -13,6 +13,7 @@
 //! the busy timeout.
 
 pub mod amphi;
+mod batch;
 mod follow_up;
 pub mod lease;
 mod mail;
@@ -35,6 +36,7 @@ use sqlx::{AnyPool, Executor, Transaction};
 use crate::clock::Clock;
 use lease::Fence;
 
+pub use batch::BatchRows;
 pub use follow_up::{BounceRow, ToCheckRow, UnansweredRow};
 pub use mail::{
     record_bounce, record_message, set_position, AuditMessage, Incoming, MailCounts, MailboxPosition,

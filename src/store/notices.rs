@@ -127,29 +127,6 @@ impl Store {
     }
 }
 
-/// Records that `intern` lost `lost`, their provisional post. A notice
-/// already pending keeps the post it was first about: the one the intern
-/// last knew they had.
-pub async fn displaced(
-    tx: &mut Transaction<'static, Any>,
-    intern: &Email,
-    lost: &ArsId,
-    now_ms: i64,
-) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO notices (email, lost_ars_id, pending_since) VALUES ($1, $2, $3) \
-         ON CONFLICT (email) DO UPDATE SET lost_ars_id = COALESCE(notices.lost_ars_id, excluded.lost_ars_id), \
-         pending_since = COALESCE(notices.pending_since, excluded.pending_since)",
-    )
-    .bind(intern.as_str())
-    .bind(lost.as_str())
-    .bind(now_ms)
-    .execute(&mut **tx)
-    .await
-    .with_context(|| format!("cannot record the displacement of {intern}"))?;
-    Ok(())
-}
-
 /// Drops the notice pending for `intern`: they wrote themselves and were
 /// answered with their provisional result, or they regained the post.
 pub async fn forget(tx: &mut Transaction<'static, Any>, intern: &Email) -> anyhow::Result<()> {

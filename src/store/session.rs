@@ -304,7 +304,7 @@ pub async fn set_state(tx: &mut Transaction<'static, Any>, key: &str, value: &st
 
 /// Wishes are stored as ARS numbers separated by single spaces (an ARS
 /// number never holds a space).
-fn encode_wishes(wishes: &[ArsId]) -> String {
+pub(super) fn encode_wishes(wishes: &[ArsId]) -> String {
     wishes.iter().map(ArsId::as_str).collect::<Vec<_>>().join(" ")
 }
 

@@ -278,3 +278,80 @@ async fn a_displaced_intern_is_told_once_then_debounced_and_never_after_the_dead
     assert_eq!(app.status_json()["notices"]["sent"], 2);
     daemon.stop().await;
 }
+
+/// What `notices` holds for `intern`: (muted, the post lost, if pending).
+async fn notice_row(app: &MailApp, intern: &str) -> Option<(i64, Option<String>)> {
+    use sqlx::Row;
+    let store = app.app.store().await;
+    let row = sqlx::query("SELECT muted, lost_ars_id FROM notices WHERE email = $1")
+        .bind(intern)
+        .fetch_optional(store.pool())
+        .await
+        .unwrap();
+    row.map(|row| (row.get(0), row.get(1)))
+}
+
+/// The batch's rows are written together before it commits
+/// (`store::BatchRows`), and a command writes straight away: the writes
+/// must still land in the order of the replies. Five replies waiting when
+/// the daemon starts are one batch: the third intern is displaced, then
+/// turns the notices off; the first intern writes twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_decided_in_one_batch_are_written_in_their_order() {
+    let app = spawn_mail_app(&paris_time(chrono::Duration::days(30))).await;
+    let [first, second, third] = PLAIN_INTERNS;
+    let mut tokens = std::collections::HashMap::new();
+    for intern in PLAIN_INTERNS {
+        tokens.insert(intern, app.token(intern).await);
+    }
+    // 1204 has two places: the second intern's reply displaces the third.
+    let replies = [
+        (third, "1204\n"),
+        (first, "1204\n"),
+        (second, "1204\n"),
+        (third, "NOTIFS NON\n"),
+        (first, "1204\n1211\n"),
+    ];
+    for (count, (intern, body)) in replies.iter().enumerate() {
+        app.deliver(intern, &reply(intern, Some(&tokens[intern]), "Re: Choix de stage", body));
+        // One at a time into the INBOX, so that their UIDs keep this order.
+        app.wait_for(BOT, count + 1);
+    }
+    let daemon = app.start_daemon().await;
+    app.wait_until_settled(replies.len() as i64).await;
+
+    // Displaced, then muted: nothing is pending for the third intern.
+    assert_eq!(notice_row(&app, third).await, Some((1, None)));
+    // The first intern's last reply is their wishes; both are in the history.
+    let store = app.app.store().await;
+    let wishes = store.wishes().await.unwrap();
+    let first_wishes: Vec<&str> =
+        wishes[&choixbot::domain::Email::parse(first).unwrap()].iter().map(|id| id.as_str()).collect();
+    assert_eq!(first_wishes, ["1204", "1211"]);
+    use sqlx::Row;
+    let history: Vec<String> =
+        sqlx::query("SELECT ars_ids FROM wish_history WHERE email = $1 AND source = 'email' ORDER BY id")
+            .bind(first)
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+    assert_eq!(history, ["1204", "1204 1211"]);
+    // The messages were recorded in the order of their UIDs, with the ids
+    // the answers refer to.
+    let answered: Vec<(i64, i64)> = sqlx::query(
+        "SELECT m.uid, o.answers_message FROM outbox o JOIN messages m ON m.id = o.answers_message \
+         WHERE o.purpose <> 'notice' ORDER BY m.id",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| (row.get(0), row.get(1)))
+    .collect();
+    assert_eq!(answered.len(), replies.len(), "{answered:?}");
+    assert!(answered.windows(2).all(|pair| pair[0].0 < pair[1].0), "{answered:?}");
+    daemon.stop().await;
+}

@@ -23,7 +23,7 @@ impl Processor {
     ) -> anyhow::Result<Applied> {
         match decision {
             Decision::Confirmed { intern, wishes } => {
-                self.replace_wishes(tx, intern, wishes, message_ref, now_ms).await?;
+                self.replace_wishes(intern, wishes, message_ref, now_ms);
             }
             Decision::Command { intern, action } => {
                 return self.command(tx, intern, action, message_ref, now_ms).await
@@ -49,12 +49,16 @@ impl Processor {
         message_ref: i64,
         now_ms: i64,
     ) -> anyhow::Result<Applied> {
+        // A command writes straight to the database, some of it to tables
+        // the batch's rows go to (`NOTIFS`): what the replies before it
+        // changed is written first, so the writes keep their order.
+        self.rows.flush(tx).await?;
         let mut applied = Applied::default();
         match action {
             Action::Status | Action::Posts | Action::Help => {}
             Action::Cancel => {
                 applied.withdrawn = self.session.wishes.get(intern).cloned().unwrap_or_default();
-                self.replace_wishes(tx, intern, &[], message_ref, now_ms).await?;
+                self.replace_wishes(intern, &[], message_ref, now_ms);
             }
             Action::Notices(on) => {
                 notices::set_muted(tx, intern, !on).await?;
@@ -88,25 +92,24 @@ impl Processor {
     /// Replaces `intern`'s wishes (none: `ANNULER`), and records a notice
     /// for each other intern who lost their provisional post because of
     /// it, until the deadline. Any notice pending for `intern` is dropped:
-    /// their answer gives their provisional result.
-    pub(super) async fn replace_wishes(
+    /// their answer gives their provisional result. Written with the
+    /// batch's other rows ([`store::BatchRows`]).
+    pub(super) fn replace_wishes(
         &mut self,
-        tx: &mut Transaction<'static, Any>,
         intern: &Email,
         wishes: &[crate::domain::ArsId],
         message_ref: i64,
         now_ms: i64,
-    ) -> anyhow::Result<()> {
-        store::set_wishes(tx, intern, wishes, store::SOURCE_EMAIL, Some(message_ref), now_ms).await?;
+    ) {
+        self.rows.set_wishes(intern, wishes, message_ref, now_ms);
         let displaced = self.session.set_wishes(intern, wishes.to_vec());
-        notices::forget(tx, intern).await?;
+        self.rows.forget_notice(intern);
         // In the amphi there is no provisional result to lose: a turn
         // validates for good.
         if now_ms < self.deadline.timestamp_millis() && self.settings.amphi().is_none() {
             for displaced in displaced {
-                notices::displaced(tx, &displaced.intern, &displaced.lost, now_ms).await?;
+                self.rows.displaced(&displaced.intern, &displaced.lost, now_ms);
             }
         }
-        Ok(())
     }
 }

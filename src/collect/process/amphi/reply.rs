@@ -134,7 +134,7 @@ impl Processor {
         let catalog = crate::answer::PostCatalog::new(&posts);
         let mut context = match &effect {
             ReplyEffect::Favourites => {
-                self.replace_wishes(tx, intern, wishes, message_ref, now_ms).await?;
+                self.replace_wishes(intern, wishes, message_ref, now_ms);
                 rows::clear_intent(tx, intern).await?;
                 let mut context = self.amphi_context(amphi, AmphiKind::Favourites, profile);
                 context.wishes = WishLine::list(wishes, &profile.group, &catalog);
@@ -142,7 +142,7 @@ impl Processor {
             }
             ReplyEffect::Validate { ars_id, status } => {
                 let Standing::Choosing { turn } = standing else { unreachable!("validated during a turn") };
-                self.replace_wishes(tx, intern, wishes, message_ref, now_ms).await?;
+                self.replace_wishes(intern, wishes, message_ref, now_ms);
                 let settled = Settled {
                     at: now_ms,
                     outcome: Outcome::Chosen { ars_id: ars_id.clone(), status: *status },
