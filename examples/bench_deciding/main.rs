@@ -6,7 +6,7 @@
 //! is imported with the real binary into a SQLite file; `--replies`
 //! replies of 2 to 5 KB (phone clients quoting the invitation, one in four
 //! invalid) go through `collect::Processor::process_batch` by batches of
-//! 100, as the daemon fetches them. What is measured is the process's CPU
+//! `collect::BATCH` (400), as the daemon fetches them. What is measured is the process's CPU
 //! time (user + system, `getrusage`) around those calls, and the wall
 //! clock: parsing, looking up, deciding, the allocation the confirmation
 //! needs, wording, and writing to SQLite.
@@ -23,13 +23,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use choixbot::answer::Templates;
-use choixbot::collect::{Answers, Processor};
+use choixbot::collect::{Answers, Processor, BATCH};
 use choixbot::mailbox::Fetched;
 use choixbot::settings::Settings;
 use choixbot::store::Store;
-
-/// How many replies the daemon fetches at once.
-const BATCH: usize = 100;
 
 fn main() -> Result<()> {
     let (replies, interns) = parse_args()?;

@@ -41,7 +41,7 @@ use crate::store::{MailboxPosition, Store};
 /// behind the mail servers' own work on the same cores. With batches of
 /// 100 the 5,000 replies of the storm benchmark were decided in 19.4 s,
 /// with 400 in 13.1 s. A reply that comes alone is still a batch of one.
-const BATCH: usize = 400;
+pub const BATCH: usize = 400;
 /// The longest wait in IDLE before a new fetch (below the 29 minutes after
 /// which servers may drop an idle client, RFC 2177).
 const IDLE_RENEWAL: Duration = Duration::from_secs(25 * 60);

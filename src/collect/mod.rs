@@ -34,7 +34,7 @@ use tracing::{error, info, warn};
 
 pub use crate::answer::replies::Answers;
 pub use crate::session::SessionData;
-pub use daemon::{Reading, Unreadable, DRAIN_GRACE};
+pub use daemon::{Reading, Unreadable, BATCH, DRAIN_GRACE};
 pub use process::{Processed, Processor, TURN_GRACE_MS};
 
 use crate::alert::Alerts;
