@@ -5,8 +5,14 @@
 //! Hash maps are only used for lookups, never iterated: every order that
 //! reaches the result (groups, interns, vacancies) comes from a sort, so the
 //! result does not depend on hashing.
+//!
+//! They hash with FxHash rather than the standard SipHash: a board is
+//! built for every confirmed reply (`reallocate_from`), and SipHash was
+//! about a twentieth of the deciding's CPU. SipHash's resistance to chosen
+//! collisions buys nothing here: the keys are the posts and groups of the
+//! referent's import, and what an intern writes is only looked up.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::order::compare_ars_ids;
 use super::{Assignment, Status, Vacancy};
@@ -47,7 +53,8 @@ impl<'a> Board<'a> {
         groups.dedup();
         let group_index: HashMap<&str, usize> =
             groups.iter().enumerate().map(|(index, group)| (group.as_str(), index)).collect();
-        let mut slot_of: HashMap<(usize, &str), usize> = HashMap::with_capacity(posts.len());
+        let mut slot_of: HashMap<(usize, &str), usize> =
+            HashMap::with_capacity_and_hasher(posts.len(), Default::default());
         let mut slots: Vec<Slot> = Vec::with_capacity(posts.len());
         for (index, post) in posts.iter().enumerate() {
             let key = (group_index[post.group.as_str()], post.ars_id.as_str());
