@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use crate::allocation::{self, AllocationInput, Assignment};
+use crate::allocation::{self, AllocationInput, Assignment, Outcome};
 use crate::decide::Directory;
 use crate::domain::{ArsId, Email, Group, Intern, Post};
 use crate::reply::KnownPosts;
@@ -76,19 +76,20 @@ impl GroupMembers {
 
     /// The allocation again after `intern`'s wishes changed, from their
     /// place in the call order on ([`allocation::reallocate_from`]: those
-    /// called before them keep what they had). Gives the assignments
-    /// replaced, from that place on, each with the one now at its place.
+    /// called before them keep what they had). Gives what each intern
+    /// called again had before, with what they have now.
     fn reallocate(
         &mut self,
         intern: &Email,
         wishes: &HashMap<Email, Vec<ArsId>>,
         supernumerary_cap: u32,
-    ) -> Vec<(Assignment, &Assignment)> {
+    ) -> Vec<(Outcome, &Assignment)> {
         let from = match self.position.get(intern) {
             Some(&from) if self.allocation.len() == self.interns.len() => from,
             _ => {
                 let before = self.allocate(wishes, supernumerary_cap);
-                return before.into_iter().zip(&self.allocation).collect();
+                let before = before.into_iter().map(|was| Outcome { status: was.status, ars_id: was.ars_id });
+                return before.zip(&self.allocation).collect();
             }
         };
         let input = AllocationInput { posts: &self.posts, interns: &self.interns, wishes, supernumerary_cap };
@@ -192,10 +193,10 @@ impl SessionData {
         members
             .reallocate(intern, &self.wishes, self.supernumerary_cap)
             .into_iter()
-            .filter(|(was, _)| &was.email != intern)
+            .filter(|(_, now)| &now.email != intern)
             .filter_map(|(was, now)| match was.ars_id {
                 Some(lost) if now.ars_id.as_ref() != Some(&lost) => {
-                    Some(Displaced { intern: was.email, lost })
+                    Some(Displaced { intern: now.email.clone(), lost })
                 }
                 _ => None,
             })

@@ -15,7 +15,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::order::compare_ars_ids;
-use super::{Assignment, Status, Vacancy};
+use super::{Status, Vacancy};
 use crate::domain::{ArsId, ChoiceType, Group, Intern, Post};
 
 /// One (post, group) during the allocation.
@@ -137,20 +137,20 @@ impl<'a> Board<'a> {
     }
 
     /// Adds to `difference` what the intern at `index` taking `now`
-    /// instead of `before` changes on the board.
+    /// instead of `before` changes on the board (each a status and its post).
     pub(super) fn differ(
         &self,
         difference: &mut Difference,
         index: usize,
-        now: &Assignment,
-        before: &Assignment,
+        now: (Status, Option<&ArsId>),
+        before: (Status, Option<&ArsId>),
     ) {
-        for (assignment, sign) in [(now, 1), (before, -1)] {
-            let Some(ars_id) = &assignment.ars_id else { continue };
+        for ((status, ars_id), sign) in [(now, 1), (before, -1)] {
+            let Some(ars_id) = ars_id else { continue };
             let Some(&slot) = self.slot_of.get(&(self.intern_group[index], ars_id.as_str())) else {
                 continue;
             };
-            let (places, supernumeraries) = match assignment.status {
+            let (places, supernumeraries) = match status {
                 Status::Assigned => (sign, 0),
                 Status::Surnombre => (0, sign),
                 Status::Absent | Status::Unassigned => continue,

@@ -74,6 +74,25 @@ pub struct Assignment {
     pub ars_id: Option<ArsId>,
 }
 
+impl Assignment {
+    /// What the intern gets, without who they are.
+    pub fn outcome(&self) -> Outcome {
+        Outcome { status: self.status, ars_id: self.ars_id.clone() }
+    }
+}
+
+/// What one intern gets: an [`Assignment`] without the intern, which
+/// [`reallocate_from`] gives back for each intern it called again (their
+/// place in the call order says who they are, and cloning their email and
+/// group for each was a tenth of the allocation's time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// What the intern gets.
+    pub status: Status,
+    /// The post obtained, for `Assigned` and `Surnombre`.
+    pub ars_id: Option<ArsId>,
+}
+
 /// Places left on one (post, group) after the allocation.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Vacancy {
@@ -119,8 +138,9 @@ pub fn allocate(input: AllocationInput<'_>) -> Allocation {
 /// [`allocate`]'s assignments after the wishes of the intern at place
 /// `from` of `assignments` changed: `assignments` is the allocation of
 /// `input`'s interns before the change, in call order (as [`allocate`]
-/// gives it), and is brought up to date. Gives the assignments it
-/// replaced, from `from` on (those after them did not change).
+/// gives it), and is brought up to date. Gives what the interns it called
+/// again had before, from `from` on, in order (those after them did not
+/// change).
 ///
 /// What each reply needs, cheaper than a new allocation: the interns
 /// called before `from` keep what they had, since the change cannot reach
@@ -132,7 +152,7 @@ pub fn reallocate_from(
     input: AllocationInput<'_>,
     assignments: &mut [Assignment],
     from: usize,
-) -> Vec<Assignment> {
+) -> Vec<Outcome> {
     let mut board = Board::new(input.posts, input.interns);
     let order = board.call_order(input.interns);
     assert_eq!(order.len(), assignments.len(), "the allocation given is not of these interns");
@@ -146,9 +166,17 @@ pub fn reallocate_from(
         if !replaced.is_empty() && difference.is_none() {
             break;
         }
-        let now = assign(&mut board, &input, index);
-        board.differ(&mut difference, index, &now, slot);
-        replaced.push(std::mem::replace(slot, now));
+        let now = outcome(&mut board, &input, index);
+        board.differ(
+            &mut difference,
+            index,
+            (now.status, now.ars_id.as_ref()),
+            (slot.status, slot.ars_id.as_ref()),
+        );
+        replaced.push(Outcome {
+            status: std::mem::replace(&mut slot.status, now.status),
+            ars_id: std::mem::replace(&mut slot.ars_id, now.ars_id),
+        });
     }
     replaced
 }
@@ -156,16 +184,21 @@ pub fn reallocate_from(
 /// Calls the intern at `index` of the input: what they get on `board`.
 fn assign(board: &mut Board<'_>, input: &AllocationInput<'_>, index: usize) -> Assignment {
     let intern = &input.interns[index];
-    let wishes = input.wishes.get(&intern.email).map_or(&[][..], Vec::as_slice);
-    let (status, ars_id) = if wishes.is_empty() {
-        (Status::Absent, None)
-    } else {
-        match board.choose(index, intern, wishes, input.supernumerary_cap) {
-            Some((status, ars_id)) => (status, Some(ars_id.clone())),
-            None => (Status::Unassigned, None),
-        }
-    };
+    let Outcome { status, ars_id } = outcome(board, input, index);
     Assignment { email: intern.email.clone(), group: intern.group.clone(), rank: intern.rank, status, ars_id }
+}
+
+/// [`assign`] without the intern's identity.
+fn outcome(board: &mut Board<'_>, input: &AllocationInput<'_>, index: usize) -> Outcome {
+    let intern = &input.interns[index];
+    let wishes = input.wishes.get(&intern.email).map_or(&[][..], Vec::as_slice);
+    if wishes.is_empty() {
+        return Outcome { status: Status::Absent, ars_id: None };
+    }
+    match board.choose(index, intern, wishes, input.supernumerary_cap) {
+        Some((status, ars_id)) => Outcome { status, ars_id: Some(ars_id.clone()) },
+        None => Outcome { status: Status::Unassigned, ars_id: None },
+    }
 }
 
 /// The provisional result of one intern (SPEC §5): what they would get if
