@@ -52,7 +52,7 @@ pub struct Processor {
     amphi_due: bool,
     /// The rows of the batch being decided (its messages, wishes and
     /// notices), written together before it commits. Reserved afresh by
-    /// each batch, so a batch that failed leaves nothing behind here.
+    /// each batch, and emptied when one fails.
     rows: store::BatchRows,
 }
 
@@ -121,7 +121,8 @@ impl Processor {
     }
 
     /// One transaction for `fetched`; on failure the session in memory is
-    /// read again, since the transaction rolled back what it changed.
+    /// read again, and the batch's rows dropped, since the transaction
+    /// rolled back what it changed.
     async fn attempt(
         &mut self,
         folder: &str,
@@ -130,6 +131,8 @@ impl Processor {
     ) -> anyhow::Result<Vec<Processed>> {
         let result = self.try_process_batch(folder, uidvalidity, fetched).await;
         if result.is_err() {
+            // Rolled back: the rows gathered for it are not to be written.
+            self.rows = store::BatchRows::default();
             self.session.reload(&self.store).await?;
         }
         result
