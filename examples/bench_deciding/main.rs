@@ -6,10 +6,10 @@
 //! is imported with the real binary into a SQLite file; `--replies`
 //! replies of 2 to 5 KB (phone clients quoting the invitation, one in four
 //! invalid) go through `collect::Processor::process_batch` by batches of
-//! `collect::BATCH` (400), as the daemon fetches them. What is measured is the process's CPU
-//! time (user + system, `getrusage`) around those calls, and the wall
-//! clock: parsing, looking up, deciding, the allocation the confirmation
-//! needs, wording, and writing to SQLite.
+//! `collect::BATCH` (400), as the daemon fetches them. What is measured is
+//! the process's CPU time (user + system, `getrusage`) around those calls,
+//! and the wall clock: parsing, looking up, deciding, the allocation the
+//! confirmation needs, wording, and writing to SQLite.
 //!
 //! `cargo run --release --example bench_deciding -- --replies 5000`
 

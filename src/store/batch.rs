@@ -6,8 +6,8 @@
 //! statement is two thread wake-ups, and on a small virtual machine a
 //! wake-up costs more than SQLite's work for a row. Recorded one statement
 //! at a time, a confirmed reply was four statements (the message, the
-//! wishes, their history, the notice), and their hand-offs were about half
-//! of the deciding's CPU (issue 17). Gathered, a batch of 400 replies is a
+//! wishes, their history, the notice), and their hand-offs were over a
+//! third of the deciding's CPU (issue 17). Gathered, a batch of 400 replies is a
 //! few dozen statements.
 //!
 //! What it changes, and why it is safe:
@@ -58,7 +58,9 @@ pub struct BatchRows {
     notices: Vec<(Email, NoticeChange)>,
 }
 
-/// An owned [`Incoming`], with its reserved id.
+/// An owned [`Incoming`], with its reserved id; each field is the
+/// `Incoming` field of the same name (`recorded_at` goes to the column
+/// `received_at`, as in `store::record_message`).
 #[derive(Debug)]
 struct MessageRow {
     id: i64,
