@@ -5,10 +5,12 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
-use lettre::transport::smtp::client::AsyncSmtpConnection;
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::commands::{Mail, Rset};
 use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::Error as SmtpError;
 use lettre::Address;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -93,7 +95,7 @@ async fn open(settings: &SmtpSettings, timeout: Duration) -> Result<AsyncSmtpCon
     if super::pinned::from_the_start(settings) {
         return pinned().await;
     }
-    let tls = || super::transport::tls_parameters(settings).map_err(|error| format!("{error:#}"));
+    let tls = || tls_parameters(settings).map_err(|error| format!("{error:#}"));
     let hello = ClientId::default();
     let wrapper = match settings.security {
         Security::Tls => Some(tls()?),
@@ -109,10 +111,40 @@ async fn open(settings: &SmtpSettings, timeout: Duration) -> Result<AsyncSmtpCon
     };
     match opened {
         Ok(connection) => Ok(connection),
-        // As the outbox does: lettre's TLS cannot trust a server's own
-        // self-signed certificate given as ca_file; choixbot's can. Without
-        // one, choixbot's check says which fingerprint would trust it.
-        Err(error) if super::transport::certificate_refused(&error) => pinned().await,
+        // lettre's TLS cannot trust a server's own self-signed certificate
+        // given as ca_file; choixbot's can (the outbox always uses it).
+        // Without one, choixbot's check says which fingerprint would trust
+        // it.
+        Err(error) if certificate_refused(&error) => pinned().await,
         Err(error) => Err(error.to_string()),
     }
+}
+
+/// Whether lettre's TLS refused the server's certificate (rustls's
+/// "invalid peer certificate", which lettre reports as a connection error).
+fn certificate_refused(error: &SmtpError) -> bool {
+    let mut cause = std::error::Error::source(error);
+    while let Some(error) = cause {
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            if crate::mailbox::certificate_problem(io).is_some() {
+                return true;
+            }
+        }
+        cause = error.source();
+    }
+    false
+}
+
+/// lettre's TLS for `settings`: the web roots, plus the certificate of
+/// `ca_file` as a root.
+fn tls_parameters(settings: &SmtpSettings) -> anyhow::Result<TlsParameters> {
+    let mut builder = TlsParameters::builder(settings.host.clone());
+    if let Some(path) = settings.ca_file() {
+        let pem =
+            std::fs::read(path).with_context(|| format!("cannot read the CA file {}", path.display()))?;
+        let certificate = Certificate::from_pem(&pem)
+            .with_context(|| format!("the CA file {} is not a PEM certificate", path.display()))?;
+        builder = builder.add_root_certificate(certificate);
+    }
+    builder.build_rustls().context("cannot set up TLS for SMTP")
 }

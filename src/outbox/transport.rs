@@ -33,7 +33,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism, DEFAULT_MECHANISMS};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::Address;
 use secrecy::{ExposeSecret, SecretString};
@@ -255,21 +255,6 @@ impl SmtpTransport {
     }
 }
 
-/// Whether lettre's TLS refused the server's certificate (rustls's
-/// "invalid peer certificate", which lettre reports as a connection error).
-pub(super) fn certificate_refused(error: &SmtpError) -> bool {
-    let mut cause = std::error::Error::source(error);
-    while let Some(error) = cause {
-        if let Some(io) = error.downcast_ref::<std::io::Error>() {
-            if crate::mailbox::certificate_problem(io).is_some() {
-                return true;
-            }
-        }
-        cause = error.source();
-    }
-    false
-}
-
 /// The server refused the credentials at AUTH, before any mail command.
 ///
 /// Refusing an XOAUTH2 token, a server first sends a challenge holding a
@@ -281,18 +266,6 @@ fn is_authentication_refused(error: &SmtpError) -> bool {
     let text = error.to_string();
     (error.is_client() && text.contains("does not expect a challenge"))
         || (error.is_permanent() && (text.contains("(535)") || text.contains("(534)")))
-}
-
-pub(super) fn tls_parameters(settings: &SmtpSettings) -> Result<TlsParameters> {
-    let mut builder = TlsParameters::builder(settings.host.clone());
-    if let Some(path) = settings.ca_file() {
-        let pem =
-            std::fs::read(path).with_context(|| format!("cannot read the CA file {}", path.display()))?;
-        let certificate = Certificate::from_pem(&pem)
-            .with_context(|| format!("the CA file {} is not a PEM certificate", path.display()))?;
-        builder = builder.add_root_certificate(certificate);
-    }
-    builder.build_rustls().context("cannot set up TLS for SMTP")
 }
 
 fn envelope(from: &str, recipients: &[String]) -> Result<Envelope> {
